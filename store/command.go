@@ -1,0 +1,183 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/wardline/wardline/audit"
+)
+
+// Command is one change of state. The committer applies it in a transaction
+// of its own and appends its audit event in the same transaction: with
+// outcome "ok" when Apply succeeds, or "failed" and the error as reason when
+// it does not (then none of its writes are kept). Ids and times are chosen
+// before a command is applied or taken from Txn.Now, never from elsewhere.
+type Command interface {
+	// Event is the audit event that records the command: actor, action and
+	// objects. The store fills in outcome, time and chain fields.
+	Event() audit.Event
+	// Apply reads and writes through tx. It must not keep tx, and it may run
+	// more than once (when a batch is rebuilt), so it must have no effect
+	// outside tx.
+	Apply(tx *Txn) error
+}
+
+// Txn is the view of one command inside a batch: its writes stay apart
+// until it succeeds, and it reads its own writes and those of the commands
+// applied before it.
+type Txn struct {
+	btx    *badger.Txn
+	now    time.Time
+	writes map[string]*write
+	events []audit.Event
+}
+
+// write is one pending change; a nil value deletes.
+type write struct {
+	val []byte
+	del bool
+}
+
+// ErrNotFound is returned by Get for a missing key.
+var ErrNotFound = errors.New("not found")
+
+// Now is the time at which the command is applied.
+func (t *Txn) Now() time.Time { return t.now }
+
+// Get returns a copy of the value stored under key, or ErrNotFound.
+func (t *Txn) Get(key []byte) ([]byte, error) {
+	if w, ok := t.writes[string(key)]; ok {
+		if w.del {
+			return nil, ErrNotFound
+		}
+		return bytes.Clone(w.val), nil
+	}
+	return getValue(t.btx, key)
+}
+
+// Set stores val under key.
+func (t *Txn) Set(key, val []byte) {
+	t.writes[string(key)] = &write{val: bytes.Clone(val)}
+}
+
+// Delete removes key.
+func (t *Txn) Delete(key []byte) {
+	t.writes[string(key)] = &write{del: true}
+}
+
+// Audit appends another event in the same transaction, after the command's
+// own event: for a command that acts on several objects.
+func (t *Txn) Audit(e audit.Event) { t.events = append(t.events, e) }
+
+// Scan calls fn for every key with prefix, in key order, as this command
+// sees them (its own writes included). fn must not keep key or val.
+func (t *Txn) Scan(prefix []byte, fn func(key, val []byte) error) error {
+	var own []string
+	for k := range t.writes {
+		if bytes.HasPrefix([]byte(k), prefix) {
+			own = append(own, k)
+		}
+	}
+	sort.Strings(own)
+	emitOwn := func(upTo []byte) error { // own writes with keys < upTo (all when nil)
+		for len(own) > 0 && (upTo == nil || own[0] < string(upTo)) {
+			k := own[0]
+			own = own[1:]
+			if w := t.writes[k]; !w.del {
+				if err := fn([]byte(k), w.val); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := scan(t.btx, prefix, func(k, v []byte) error {
+		if err := emitOwn(k); err != nil {
+			return err
+		}
+		if len(own) > 0 && own[0] == string(k) { // overwritten or deleted by this command
+			return emitOwn(append(bytes.Clone(k), 0))
+		}
+		return fn(k, v)
+	})
+	if err != nil {
+		return err
+	}
+	return emitOwn(nil)
+}
+
+// getValue reads one key from a Badger transaction.
+func getValue(btx *badger.Txn, key []byte) ([]byte, error) {
+	item, err := btx.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	return item.ValueCopy(nil)
+}
+
+// scan iterates a prefix of a Badger transaction in key order.
+func scan(btx *badger.Txn, prefix []byte, fn func(key, val []byte) error) error {
+	it := btx.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		if err := fn(item.KeyCopy(nil), val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// request is a command waiting for the committer.
+type request struct {
+	cmd  Command
+	done chan error
+}
+
+// Apply applies cmd durably: it returns nil only after the command's writes
+// and its audit event are synced to disk, and the command's own error (also
+// audited) when it failed. A store that cannot write (full disk, I/O error)
+// returns an error and applies nothing.
+func (s *Store) Apply(ctx context.Context, cmd Command) error {
+	r := &request{cmd: cmd, done: make(chan error, 1)}
+	select {
+	case <-s.stop:
+		return ErrClosed
+	default:
+	}
+	select {
+	case s.reqs <- r:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the command will be applied or refused; wait for the answer
+	// rather than report a cancellation for a change that may yet be made.
+	return <-r.done
+}
+
+// Record appends one audit event on its own, durably: for reads of
+// protected data, which must not happen when their event cannot be written.
+func (s *Store) Record(ctx context.Context, e audit.Event) error {
+	return s.Apply(ctx, recordCommand{e})
+}
+
+// recordCommand is an audit event with no other effect.
+type recordCommand struct{ e audit.Event }
+
+func (c recordCommand) Event() audit.Event { return c.e }
+func (c recordCommand) Apply(*Txn) error   { return nil }

@@ -1,0 +1,5 @@
+package store
+
+import "time"
+
+var noTime time.Time

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/wardline/wardline/audit"
+	"github.com/wardline/wardline/directory"
+)
+
+// userKey is the key of a user record.
+func userKey(login string) []byte { return []byte(prefixUser + login) }
+
+// getUser reads a user inside a command.
+func getUser(tx *Txn, login string) (directory.User, error) {
+	b, err := tx.Get(userKey(login))
+	if errors.Is(err, ErrNotFound) {
+		return directory.User{}, fmt.Errorf("user %s: %w", login, directory.ErrNotFound)
+	}
+	if err != nil {
+		return directory.User{}, err
+	}
+	var u directory.User
+	if err := json.Unmarshal(b, &u); err != nil {
+		return directory.User{}, fmt.Errorf("user %s: decode: %w", login, err)
+	}
+	return u, nil
+}
+
+// putUser writes a user inside a command.
+func putUser(tx *Txn, u directory.User) error {
+	b, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("user %s: encode: %w", u.Login, err)
+	}
+	tx.Set(userKey(u.Login), b)
+	return nil
+}
+
+// AddUser adds a local user, enabled. The user must be normalized
+// (directory.User.Normalize) before the command is built.
+type AddUser struct {
+	By   audit.Actor
+	User directory.User
+}
+
+// Event implements Command.
+func (c AddUser) Event() audit.Event { return c.By.Event("user.add", "user:"+c.User.Login) }
+
+// Apply implements Command.
+func (c AddUser) Apply(tx *Txn) error {
+	if _, err := getUser(tx, c.User.Login); err == nil {
+		return fmt.Errorf("user %s: %w", c.User.Login, directory.ErrExists)
+	} else if !errors.Is(err, directory.ErrNotFound) {
+		return err
+	}
+	u := c.User
+	u.Enabled, u.Source = true, directory.SourceLocal
+	u.Created, u.Updated = tx.Now(), tx.Now()
+	return putUser(tx, u)
+}
+
+// SetUserEnabled enables or disables a local user. Users from Active
+// Directory follow AD and are refused with directory.ErrReadOnly.
+type SetUserEnabled struct {
+	By      audit.Actor
+	Login   string
+	Enabled bool
+}
+
+// Event implements Command.
+func (c SetUserEnabled) Event() audit.Event {
+	action := "user.disable"
+	if c.Enabled {
+		action = "user.enable"
+	}
+	return c.By.Event(action, "user:"+c.Login)
+}
+
+// Apply implements Command.
+func (c SetUserEnabled) Apply(tx *Txn) error {
+	u, err := getUser(tx, c.Login)
+	if err != nil {
+		return err
+	}
+	if u.Source == directory.SourceAD {
+		return fmt.Errorf("user %s: %w", c.Login, directory.ErrReadOnly)
+	}
+	if u.Enabled == c.Enabled {
+		return nil
+	}
+	u.Enabled, u.Updated = c.Enabled, tx.Now()
+	return putUser(tx, u)
+}
+
+// Users returns every user in login order.
+func (s *Store) Users(ctx context.Context) ([]directory.User, error) {
+	var out []directory.User
+	err := s.View(func(r *Reader) error {
+		return r.Scan([]byte(prefixUser), func(_, val []byte) error {
+			var u directory.User
+			if err := json.Unmarshal(val, &u); err != nil {
+				return fmt.Errorf("decode user: %w", err)
+			}
+			out = append(out, u)
+			return ctx.Err()
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// User returns one user, or an error wrapping directory.ErrNotFound.
+func (s *Store) User(login string) (directory.User, error) {
+	var u directory.User
+	err := s.View(func(r *Reader) error {
+		b, err := r.Get(userKey(login))
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("user %s: %w", login, directory.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &u)
+	})
+	return u, err
+}
