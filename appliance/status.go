@@ -1,0 +1,60 @@
+package appliance
+
+import (
+	"context"
+	"time"
+
+	"github.com/wardline/wardline/store"
+)
+
+// Status is what `wardline status` reports.
+type Status struct {
+	Version      string            `json:"version"`
+	Instance     string            `json:"instance"`
+	Running      bool              `json:"running"`
+	Ready        bool              `json:"ready"`
+	Started      time.Time         `json:"started,omitzero"`
+	DataDir      string            `json:"data_dir"`
+	Listeners    map[string]string `json:"listeners"`
+	Users        int               `json:"users"`
+	Store        StoreStatus       `json:"store"`
+	Certificates []CertStatus      `json:"certificates"`
+	MQTT         MQTTStatus        `json:"mqtt"`
+}
+
+// StoreStatus is the store part of Status.
+type StoreStatus struct {
+	KeyID         string  `json:"key_id"`
+	AuditEvents   uint64  `json:"audit_events"`
+	Commits       uint64  `json:"commits"`
+	Commands      uint64  `json:"commands"`
+	FailedCommits uint64  `json:"failed_commits"`
+	Refused       uint64  `json:"refused_disk_full"`
+	SyncSeconds   float64 `json:"sync_seconds"`
+}
+
+// CertStatus is one managed certificate.
+type CertStatus struct {
+	Name     string    `json:"name"`
+	NotAfter time.Time `json:"not_after"`
+	Issuer   string    `json:"issuer"`
+}
+
+// MQTTStatus is the broker part of Status.
+type MQTTStatus struct {
+	Clients int `json:"clients"`
+}
+
+// storeStatus fills StoreStatus from the store.
+func storeStatus(st *store.Store) StoreStatus {
+	s := st.Stats()
+	return StoreStatus{KeyID: st.KeyID(), AuditEvents: s.AuditSeq, Commits: s.Commits, Commands: s.Commands,
+		FailedCommits: s.FailedCommits, Refused: s.Refused, SyncSeconds: s.SyncTime.Seconds()}
+}
+
+// offlineStatus is the status of a stopped instance, read from its store.
+func offlineStatus(cfg Config, st *store.Store) Status {
+	users, _ := st.Users(context.Background())
+	return Status{Version: Version, Instance: st.Instance(), DataDir: cfg.DataDir, Listeners: map[string]string{},
+		Users: len(users), Store: storeStatus(st), Certificates: []CertStatus{}}
+}
