@@ -17,9 +17,13 @@ func defineServe(fs *flag.FlagSet) func(*cli, []string) error {
 		if err != nil {
 			return err
 		}
-		for v, dst := range map[string]*string{mqttAddr: &cfg.MQTT.Addr, httpsAddr: &cfg.HTTPS.Addr, mqttPlain: &cfg.MQTT.PlainAddr} {
-			if v != "" {
-				*dst = v
+		overrides := []struct {
+			flag string
+			dst  *string
+		}{{mqttAddr, &cfg.MQTT.Addr}, {httpsAddr, &cfg.HTTPS.Addr}, {mqttPlain, &cfg.MQTT.PlainAddr}}
+		for _, o := range overrides {
+			if o.flag != "" {
+				*o.dst = o.flag
 			}
 		}
 		if err := cfg.Validate(); err != nil {

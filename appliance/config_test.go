@@ -1,0 +1,96 @@
+package appliance
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var configCases = []struct {
+	name    string
+	toml    string
+	wantErr string // "" when the file must load and validate
+	check   func(t *testing.T, c Config)
+}{
+	{"empty", "", "", func(t *testing.T, c Config) {
+		if (c.DataDir != "./wardline-data" || c.MQTT.Addr != "127.0.0.1:8883" || c.HTTPS.Addr != "127.0.0.1:8443" || c.MQTT.PlainAddr != "") {
+			t.Errorf("defaults: %+v", c)
+		}
+	}},
+	{"comments and values", "# Wardline\ndata_dir = \"/var/lib/wardline\" # where\nhost_names = [\"wardline.hosp.test\"]\n[mqtt]\nplain_addr = \"127.0.0.1:1883\"\n[messaging]\nretention = \"48h\"\n", "", func(t *testing.T, c Config) {
+		if c.DataDir != "/var/lib/wardline" || c.MQTT.PlainAddr != "127.0.0.1:1883" || c.Messaging.Retention.Duration != 48*time.Hour || c.HostNames[0] != "wardline.hosp.test" {
+			t.Errorf("got %+v", c)
+		}
+	}},
+	{"unknown top key", "data_dri = \"x\"\n", `unknown key "data_dri" (line 1)`, nil},
+	{"unknown section", "[mqqt]\naddr = \"x:1\"\n", `unknown key "mqqt`, nil},
+	{"unknown nested key", "[store]\nkeyfile = \"k\"\n", `unknown key "store.keyfile"`, nil},
+	{"bad duration", "[messaging]\nretention = \"forever\"\n", "not a duration", nil},
+	{"short retention", "[messaging]\nretention = \"5m\"\n", "messaging.retention", nil},
+	{"bad address", "[https]\naddr = \"8443\"\n", "https.addr", nil},
+	{"no mqtt listener", "[mqtt]\naddr = \"\"\n", "mqtt.addr", nil},
+	{"body too large", "[messaging]\nmax_body = 100000\n", "messaging.max_body", nil},
+	{"bad log level", "[log]\nlevel = \"loud\"\n", "log.level", nil},
+	{"not toml", "data_dir = \n", "line 1", nil},
+	{"wrong type", "data_dir = 5\n", "line 1", nil},
+	{"ad not yet", "[directory.ad]\nurl = \"ldaps://dc1:636\"\n", "directory.ad", nil},
+	{"acme http", "[tls]\nacme_directory = \"http://ca/dir\"\n", "tls.acme_directory", nil},
+}
+
+func loadString(t testing.TB, s string) (Config, error) {
+	p := filepath.Join(t.TempDir(), "wardline.toml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(p)
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func TestConfig(t *testing.T) {
+	for _, c := range configCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := loadString(t, c.toml)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.check != nil {
+				c.check(t, got)
+			}
+		})
+	}
+}
+
+// TestPackagedConfigLoads keeps packaging/wardline.toml, the commented file
+// the .deb installs, valid.
+func TestPackagedConfigLoads(t *testing.T) {
+	c, err := LoadConfig("../packaging/wardline.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzConfig(f *testing.F) {
+	for _, c := range configCases {
+		f.Add(c.toml)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := loadString(t, s)
+		if err == nil && (c.DataDir == "" || c.HTTPS.Addr == "") {
+			t.Fatalf("a config that validates has no data_dir or https.addr: %+v", c)
+		}
+	})
+}
