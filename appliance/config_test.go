@@ -15,7 +15,7 @@ var configCases = []struct {
 	check   func(t *testing.T, c Config)
 }{
 	{"empty", "", "", func(t *testing.T, c Config) {
-		if (c.DataDir != "./wardline-data" || c.MQTT.Addr != "127.0.0.1:8883" || c.HTTPS.Addr != "127.0.0.1:8443" || c.MQTT.PlainAddr != "") {
+		if c.DataDir != "./wardline-data" || c.MQTT.Addr != "127.0.0.1:8883" || c.HTTPS.Addr != "127.0.0.1:8443" || c.MQTT.PlainAddr != "" {
 			t.Errorf("defaults: %+v", c)
 		}
 	}},

@@ -71,11 +71,11 @@ func TestNoPlaintextAtRest(t *testing.T) {
 func TestKillDuringWritesLosesNothingAcknowledged(t *testing.T) {
 	a := testkit.Start(t, testkit.NewDataDir(t))
 	var (
-		mu    sync.Mutex
+		mu       sync.Mutex
 		acked    []string
 		failures int
-		stop  atomic.Bool
-		wg    sync.WaitGroup
+		stop     atomic.Bool
+		wg       sync.WaitGroup
 	)
 	for w := 0; w < 6; w++ {
 		wg.Add(1)

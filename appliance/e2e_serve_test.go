@@ -82,4 +82,3 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatalf("audit verify after restart: %s", errOut)
 	}
 }
-

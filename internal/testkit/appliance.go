@@ -179,7 +179,9 @@ func (a *Appliance) HTTPSClient() *http.Client {
 }
 
 // URL returns the HTTPS URL of path on the appliance.
-func (a *Appliance) URL(path string) string { return fmt.Sprintf("https://%s%s", a.Listeners["https"], path) }
+func (a *Appliance) URL(path string) string {
+	return fmt.Sprintf("https://%s%s", a.Listeners["https"], path)
+}
 
 // KeyFile is the default key file of the appliance's data directory.
 func (a *Appliance) KeyFile() string { return a.Data + ".key" }
