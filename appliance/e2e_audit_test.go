@@ -46,7 +46,7 @@ var firstBadRE = regexp.MustCompile(`broken at event (\d+)`)
 // appliance's back and checks that it fails (exit 1) naming the first bad
 // event.
 func TestAuditVerifyCLI(t *testing.T) {
-	bin, err := testkit.Binary()
+	bin, err := testkit.CLIBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // TestCLIErrors checks exit codes and messages of bad command lines and bad
 // set-ups, against a stopped instance (commands open the store themselves).
 func TestCLIErrors(t *testing.T) {
-	bin, err := testkit.Binary()
+	bin, err := testkit.CLIBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 	}
 
 	restored := testkit.NewDataDir(t)
-	out, errOut, code := testkit.RunCLI(a.Bin, "restore", backup, "--data", restored, "--key", a.KeyFile())
+	out, errOut, code := testkit.RunCLI(a.CLIBin, "restore", backup, "--data", restored, "--key", a.KeyFile())
 	if code != 0 {
 		t.Fatalf("restore: %s", errOut)
 	}
@@ -174,7 +174,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 		t.Fatalf("write to the restored appliance: %s", errOut)
 	}
 	// Restore refuses a data directory that is not empty, and a damaged file.
-	if _, errOut, code := testkit.RunCLI(a.Bin, "restore", backup, "--data", restored, "--key", a.KeyFile()); code != 1 || !strings.Contains(errOut, "not empty") {
+	if _, errOut, code := testkit.RunCLI(a.CLIBin, "restore", backup, "--data", restored, "--key", a.KeyFile()); code != 1 || !strings.Contains(errOut, "not empty") {
 		t.Errorf("restore over a live data directory: exit %d: %s", code, errOut)
 	}
 }

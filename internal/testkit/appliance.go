@@ -2,13 +2,11 @@ package testkit
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -19,10 +17,11 @@ import (
 
 // Appliance is a wardline serve process started by a test.
 type Appliance struct {
-	t    testing.TB
-	Bin  string
-	Data string // data directory
-	Args []string
+	t      testing.TB
+	Bin    string // the serving binary
+	CLIBin string // the binary admin commands run with
+	Data   string // data directory
+	Args   []string
 
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -65,7 +64,11 @@ func Start(t testing.TB, data string, extra ...string) *Appliance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Appliance{t: t, Bin: bin, Data: data,
+	cli, err := CLIBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Appliance{t: t, Bin: bin, CLIBin: cli, Data: data,
 		Args: append([]string{"serve", "--data", data, "--mqtt-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0"}, extra...)}
 	a.start()
 	t.Cleanup(func() { a.Kill() })
@@ -82,7 +85,7 @@ func (a *Appliance) start() {
 	}
 	a.done = make(chan struct{})
 	go func() { a.cmd.Wait(); close(a.done) }()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case <-a.done:
@@ -101,7 +104,7 @@ func (a *Appliance) start() {
 			}
 		}
 		if time.Now().After(deadline) {
-			a.t.Fatalf("wardline serve not ready after 20 s\nstderr:\n%s", a.stderr.String())
+			a.t.Fatalf("wardline serve not ready after 60 s\nstderr:\n%s", a.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -120,7 +123,7 @@ func (a *Appliance) Stderr() string { return a.stderr.String() }
 // CLI runs `wardline args... --data <data>` and returns its stdout, stderr
 // and exit code.
 func (a *Appliance) CLI(args ...string) (string, string, int) {
-	return RunCLI(a.Bin, append(args, "--data", a.Data)...)
+	return RunCLI(a.CLIBin, append(args, "--data", a.Data)...)
 }
 
 // RunCLI runs the wardline binary with args.
@@ -185,17 +188,3 @@ func (a *Appliance) URL(path string) string {
 
 // KeyFile is the default key file of the appliance's data directory.
 func (a *Appliance) KeyFile() string { return a.Data + ".key" }
-
-// WaitFile waits until path exists.
-func WaitFile(ctx context.Context, path string) error {
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}

@@ -9,33 +9,52 @@ import (
 	"sync"
 )
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
+// builds caches the binaries built by this test process.
+var builds struct {
+	sync.Mutex
+	paths map[bool]string
+}
 
 // Binary builds cmd/wardline once per test process and returns its path.
-func Binary() (string, error) {
-	buildOnce.Do(func() {
-		root, err := ModuleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "wardline-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "wardline")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/wardline")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/wardline: %v\n%s", err, out)
-		}
-	})
-	return buildPath, buildErr
+// It is the binary that serves: built with the race detector when the tests
+// run with it, so that races in the appliance fail the tests.
+func Binary() (string, error) { return build(raceEnabled) }
+
+// CLIBinary is the binary the tests run admin commands with: built without
+// the race detector, which would make each short-lived command start
+// slowly. The commands' code is race-tested in-process by unit tests.
+func CLIBinary() (string, error) { return build(false) }
+
+// build compiles cmd/wardline, with or without -race, once.
+func build(race bool) (string, error) {
+	builds.Lock()
+	defer builds.Unlock()
+	if p, ok := builds.paths[race]; ok {
+		return p, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "wardline-bin")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "wardline")
+	args := []string{"build", "-o", path}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/wardline")...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if builds.paths == nil {
+		builds.paths = map[bool]string{}
+	}
+	builds.paths[race] = path
+	return path, nil
 }
 
 // ModuleRoot returns the directory of the wardline module.
