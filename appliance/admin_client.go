@@ -168,3 +168,14 @@ type pipeAddr struct{}
 
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "in-process" }
+
+// call connects to the instance (see admin), sends one request and decodes
+// the answer into out.
+func (c *cli) call(allowOffline bool, method, path string, in, out any) error {
+	a, err := c.admin(allowOffline)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.do(c.ctx, method, path, in, out)
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -293,14 +294,23 @@ func (a *Appliance) printBanner() {
 	fmt.Fprintf(w, "  HTTPS            https://%s  (/healthz, /readyz, /metrics, /mqtt)\n", l["https"])
 	fmt.Fprintf(w, "  Admin socket     %s\n", l["admin"])
 	fmt.Fprintf(w, "  Data directory   %s (encrypted; key in %s)\n\n", data, keyFile)
-	d := shellQuote(a.cfg.DataDir)
+	d, me := shellQuote(a.cfg.DataDir), commandName()
 	fmt.Fprintf(w, "Next steps, in another terminal:\n")
-	fmt.Fprintf(w, "  wardline tls ca --data %s > wardline-ca.pem       # the CA certificate devices must trust\n", d)
-	fmt.Fprintf(w, "  wardline user add jsmith --name \"Smith, Jane\" --data %s\n", d)
-	fmt.Fprintf(w, "  wardline status --data %s\n", d)
-	fmt.Fprintf(w, "  wardline audit verify --data %s\n", d)
-	fmt.Fprintf(w, "  wardline backup wardline-$(date +%%F).backup --data %s\n", d)
+	fmt.Fprintf(w, "  %s tls ca --data %s > wardline-ca.pem       # the CA certificate devices must trust\n", me, d)
+	fmt.Fprintf(w, "  %s user add jsmith --name \"Smith, Jane\" --data %s\n", me, d)
+	fmt.Fprintf(w, "  %s status --data %s\n", me, d)
+	fmt.Fprintf(w, "  %s audit verify --data %s\n", me, d)
+	fmt.Fprintf(w, "  %s backup wardline-$(date +%%F).backup --data %s\n", me, d)
 	fmt.Fprintf(w, "Stop with Ctrl-C or SIGTERM.\n")
+}
+
+// commandName is how the operator ran this binary ("./bin/wardline"), or
+// "wardline" when it was found on PATH.
+func commandName() string {
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		return shellQuote(os.Args[0])
+	}
+	return "wardline"
 }
 
 func orOff(s string) string {

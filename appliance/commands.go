@@ -38,13 +38,8 @@ func (c *cli) printJSON(v any) error {
 
 func defineStatus(*flag.FlagSet) func(*cli, []string) error {
 	return func(c *cli, _ []string) error {
-		a, err := c.admin(false)
-		if err != nil {
-			return err
-		}
-		defer a.close()
 		var st Status
-		if err := a.do(c.ctx, "GET", "/v1/status", nil, &st); err != nil {
+		if err := c.call(false, "GET", "/v1/status", nil, &st); err != nil {
 			return err
 		}
 		if c.jsonOut {
@@ -80,13 +75,8 @@ func defineStatus(*flag.FlagSet) func(*cli, []string) error {
 
 func defineKeyRotate(*flag.FlagSet) func(*cli, []string) error {
 	return func(c *cli, _ []string) error {
-		a, err := c.admin(true)
-		if err != nil {
-			return err
-		}
-		defer a.close()
 		var res rotateResult
-		if err := a.do(c.ctx, "POST", "/v1/key/rotate", nil, &res); err != nil {
+		if err := c.call(true, "POST", "/v1/key/rotate", nil, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "The store key was rotated; the new key is %s.\nThe old key is kept in %s: move it offline with the backups taken before now, which need it.\n", res.KeyID, res.Retired)
@@ -105,13 +95,8 @@ func defineUserAdd(fs *flag.FlagSet) func(*cli, []string) error {
 		if strings.TrimSpace(in.Name) == "" {
 			return usagef("user add: --name is required")
 		}
-		a, err := c.admin(true)
-		if err != nil {
-			return err
-		}
-		defer a.close()
 		var u directory.User
-		if err := a.do(c.ctx, "POST", "/v1/users", in, &u); err != nil {
+		if err := c.call(true, "POST", "/v1/users", in, &u); err != nil {
 			return err
 		}
 		if c.jsonOut {
@@ -124,13 +109,8 @@ func defineUserAdd(fs *flag.FlagSet) func(*cli, []string) error {
 
 func defineUserList(*flag.FlagSet) func(*cli, []string) error {
 	return func(c *cli, _ []string) error {
-		a, err := c.admin(true)
-		if err != nil {
-			return err
-		}
-		defer a.close()
 		var users []directory.User
-		if err := a.do(c.ctx, "GET", "/v1/users", nil, &users); err != nil {
+		if err := c.call(true, "GET", "/v1/users", nil, &users); err != nil {
 			return err
 		}
 		if c.jsonOut {
@@ -152,13 +132,8 @@ func defineUserEnable(enabled bool) func(*flag.FlagSet) func(*cli, []string) err
 	}
 	return func(*flag.FlagSet) func(*cli, []string) error {
 		return func(c *cli, args []string) error {
-			a, err := c.admin(true)
-			if err != nil {
-				return err
-			}
-			defer a.close()
 			var u directory.User
-			if err := a.do(c.ctx, "POST", "/v1/users/"+url.PathEscape(args[0])+"/"+verb, nil, &u); err != nil {
+			if err := c.call(true, "POST", "/v1/users/"+url.PathEscape(args[0])+"/"+verb, nil, &u); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "User %s is %sd.\n", u.Login, verb)
@@ -169,13 +144,8 @@ func defineUserEnable(enabled bool) func(*flag.FlagSet) func(*cli, []string) err
 
 func defineAuditVerify(*flag.FlagSet) func(*cli, []string) error {
 	return func(c *cli, _ []string) error {
-		a, err := c.admin(true)
-		if err != nil {
-			return err
-		}
-		defer a.close()
 		var res verifyResult
-		if err := a.do(c.ctx, "POST", "/v1/audit/verify", nil, &res); err != nil {
+		if err := c.call(true, "POST", "/v1/audit/verify", nil, &res); err != nil {
 			return err
 		}
 		if c.jsonOut {
