@@ -141,10 +141,41 @@ func scan(btx *badger.Txn, prefix []byte, fn func(key, val []byte) error) error 
 	return nil
 }
 
-// request is a command waiting for the committer.
+// request is a command waiting for the committer. Its answer goes to done,
+// or to cb when the command was submitted.
 type request struct {
 	cmd  Command
 	done chan error
+	cb   func(error)
+}
+
+// answer delivers the outcome of the request.
+func (r *request) answer(err error) {
+	if r.cb != nil {
+		r.cb(err)
+		return
+	}
+	r.done <- err
+}
+
+// Submit queues cmd without waiting and calls done with its outcome once it
+// is durable (nil) or refused, exactly as Apply would return it. Commands
+// are applied in the order they were submitted, so one caller's commands
+// keep their order. done runs on the committer's goroutine: it must only
+// hand the outcome on, never block. Submit itself blocks only while the
+// committer's queue is full.
+func (s *Store) Submit(cmd Command, done func(error)) {
+	select {
+	case <-s.stop:
+		done(ErrClosed)
+		return
+	default:
+	}
+	select {
+	case s.reqs <- &request{cmd: cmd, cb: done}:
+	case <-s.stop:
+		done(ErrClosed)
+	}
 }
 
 // Apply applies cmd durably: it returns nil only after the command's writes
@@ -176,8 +207,31 @@ func (s *Store) Record(ctx context.Context, e audit.Event) error {
 	return s.Apply(ctx, recordCommand{e})
 }
 
+// AuditOnly is a command that only appends e to the audit chain, for
+// Submit.
+func AuditOnly(e audit.Event) Command { return recordCommand{e} }
+
 // recordCommand is an audit event with no other effect.
 type recordCommand struct{ e audit.Event }
 
 func (c recordCommand) Event() audit.Event { return c.e }
 func (c recordCommand) Apply(*Txn) error   { return nil }
+
+// scanFrom calls fn for the stored keys with prefix, from start on, in key
+// order. Unlike Scan it does not see this command's own writes: it is for
+// commands that walk far and write only behind them.
+func (t *Txn) scanFrom(prefix, start []byte, fn func(key, val []byte) error) error {
+	it := t.btx.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(start); it.Valid(); it.Next() {
+		item := it.Item()
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		if err := fn(item.KeyCopy(nil), val); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -67,7 +67,7 @@ func (s *Store) commit(batch []*request) {
 	defer s.mu.RUnlock()
 	if err := s.checkSpace(); err != nil {
 		for _, r := range batch {
-			r.done <- err
+			r.answer(err)
 		}
 		s.stats.refused.Add(uint64(len(batch)))
 		return
@@ -85,7 +85,7 @@ func (s *Store) commit(batch []*request) {
 		}
 		if err != nil {
 			// btx holds part of this command's writes: start again without it.
-			r.done <- s.writeError(err)
+			r.answer(s.writeError(err))
 			btx.Discard()
 			btx, s.head = s.db.NewTransaction(true), base
 			done = s.reapply(btx, done)
@@ -103,7 +103,7 @@ func (s *Store) reapply(btx *badger.Txn, done []pending) []pending {
 	for _, q := range done {
 		p, err := s.applyOne(btx, q.r)
 		if err != nil {
-			q.r.done <- s.writeError(err)
+			q.r.answer(s.writeError(err))
 			continue
 		}
 		out = append(out, p)
@@ -125,7 +125,7 @@ func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 		s.head = *base
 		err = s.writeError(err)
 		for _, p := range done {
-			p.r.done <- err
+			p.r.answer(err)
 		}
 		s.stats.failedCommits.Add(1)
 		return
@@ -135,7 +135,7 @@ func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 	s.stats.commits.Add(1)
 	s.stats.commands.Add(uint64(len(done)))
 	for _, p := range done {
-		p.r.done <- p.err
+		p.r.answer(p.err)
 	}
 }
 

@@ -310,6 +310,16 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		// A command that slipped in after the committer's last look is refused.
+		for {
+			select {
+			case r := <-s.reqs:
+				r.answer(ErrClosed)
+				continue
+			default:
+			}
+			break
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if serr := s.db.Sync(); serr != nil {

@@ -59,7 +59,7 @@ func TestOpenCreatesPrivateDirAndKey(t *testing.T) {
 func TestUsersSurviveReopen(t *testing.T) {
 	s, opts := openTemp(t)
 	addUser(t, s, "jsmith", "Smith, J")
-	if err := s.Apply(context.Background(), SetUserEnabled{By: admin, Login: "jsmith"}); err != nil {
+	if err := s.Apply(context.Background(), &SetUserEnabled{By: admin, Login: "jsmith"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

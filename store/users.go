@@ -63,15 +63,18 @@ func (c AddUser) Apply(tx *Txn) error {
 }
 
 // SetUserEnabled enables or disables a local user. Users from Active
-// Directory follow AD and are refused with directory.ErrReadOnly.
+// Directory follow AD and are refused with directory.ErrReadOnly. Disabling
+// a user revokes all of the user's devices, which Revoked then lists (the
+// appliance wipes and disconnects them); enabling does not restore them.
 type SetUserEnabled struct {
 	By      audit.Actor
 	Login   string
 	Enabled bool
+	Revoked []string // set by Apply
 }
 
 // Event implements Command.
-func (c SetUserEnabled) Event() audit.Event {
+func (c *SetUserEnabled) Event() audit.Event {
 	action := "user.disable"
 	if c.Enabled {
 		action = "user.enable"
@@ -80,7 +83,8 @@ func (c SetUserEnabled) Event() audit.Event {
 }
 
 // Apply implements Command.
-func (c SetUserEnabled) Apply(tx *Txn) error {
+func (c *SetUserEnabled) Apply(tx *Txn) error {
+	c.Revoked = nil
 	u, err := getUser(tx, c.Login)
 	if err != nil {
 		return err
@@ -92,6 +96,23 @@ func (c SetUserEnabled) Apply(tx *Txn) error {
 		return nil
 	}
 	u.Enabled, u.Updated = c.Enabled, tx.Now()
+	if !c.Enabled {
+		ids, err := userDevices(tx, u.Login)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			d, err := getDevice(tx, id)
+			if err != nil {
+				return err
+			}
+			if err := revokeDevice(tx, d); err != nil {
+				return err
+			}
+			tx.Audit(c.By.Event("device.revoke", "device:"+id, "user:"+u.Login))
+			c.Revoked = append(c.Revoked, id)
+		}
+	}
 	return putUser(tx, u)
 }
 

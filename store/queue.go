@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wardline/wardline/audit"
+	"github.com/wardline/wardline/messaging"
+)
+
+// A device's queue is what the appliance owes the device: messages until the
+// device acks them delivered (qm/), receipts of messages its user sent
+// (qr/), and commands such as recall (qc/). Message ids sort by time, so
+// each part of the queue is in order.
+
+// Receipt is a delivery state change to tell a sender's device about.
+type Receipt struct {
+	Message string          `json:"id"`
+	User    string          `json:"user"`
+	State   messaging.State `json:"state"`
+	At      time.Time       `json:"at"`
+}
+
+// DeviceCmd is a control command queued for a device.
+type DeviceCmd struct {
+	Cmd     string `json:"cmd"`
+	Message string `json:"id,omitempty"`
+}
+
+func queueMsgKey(dev, msg string) []byte { return []byte(prefixQueueMsg + dev + "/" + msg) }
+func queueRcptKey(dev, msg, user string) []byte {
+	return []byte(prefixQueueRcpt + dev + "/" + msg + "/" + user)
+}
+func queueCmdKey(dev, id string) []byte { return []byte(prefixQueueCmd + dev + "/" + id) }
+
+// clearQueue drops everything queued for a device.
+func clearQueue(tx *Txn, dev string) error {
+	for _, p := range []string{prefixQueueMsg, prefixQueueRcpt, prefixQueueCmd} {
+		var keys [][]byte
+		if err := tx.Scan([]byte(p+dev+"/"), func(k, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			tx.Delete(k)
+		}
+	}
+	return nil
+}
+
+// Queue is what is waiting for one device.
+type Queue struct {
+	Messages []messaging.Message
+	Receipts []Receipt
+	Cmds     []DeviceCmd
+}
+
+// DeviceQueue reads what is waiting for a device, in order.
+func (s *Store) DeviceQueue(ctx context.Context, dev string) (Queue, error) {
+	var q Queue
+	err := s.View(func(r *Reader) error {
+		prefix := []byte(prefixQueueMsg + dev + "/")
+		if err := r.Scan(prefix, func(k, _ []byte) error {
+			m, err := getMessage(r, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			q.Messages = append(q.Messages, m)
+			return ctx.Err()
+		}); err != nil {
+			return err
+		}
+		if err := r.Scan([]byte(prefixQueueRcpt+dev+"/"), func(_, v []byte) error {
+			var rc Receipt
+			if err := json.Unmarshal(v, &rc); err != nil {
+				return err
+			}
+			q.Receipts = append(q.Receipts, rc)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return r.Scan([]byte(prefixQueueCmd+dev+"/"), func(_, v []byte) error {
+			var c DeviceCmd
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			q.Cmds = append(q.Cmds, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return Queue{}, fmt.Errorf("device queue %s: %w", dev, err)
+	}
+	return q, nil
+}
+
+// DropNotices removes receipts and commands that were written to a device's
+// connection. (Messages stay until the device acks them delivered.)
+type DropNotices struct {
+	By       audit.Actor
+	Device   string
+	Receipts []Receipt
+	Cmds     []DeviceCmd
+}
+
+// Event implements Command.
+func (c DropNotices) Event() audit.Event {
+	objs := []string{"device:" + c.Device}
+	for _, r := range c.Receipts {
+		objs = append(objs, "receipt:"+r.Message+"/"+r.User+"/"+string(r.State))
+	}
+	for _, cmd := range c.Cmds {
+		objs = append(objs, "cmd:"+strings.TrimSuffix(cmd.Cmd+"/"+cmd.Message, "/"))
+	}
+	return c.By.Event("device.notices_sent", objs...)
+}
+
+// Apply implements Command. A receipt is dropped only if it still holds the
+// state that was sent (a newer one waits for its own delivery).
+func (c DropNotices) Apply(tx *Txn) error {
+	for _, r := range c.Receipts {
+		k := queueRcptKey(c.Device, r.Message, r.User)
+		b, err := tx.Get(k)
+		if err != nil {
+			continue
+		}
+		var cur Receipt
+		if json.Unmarshal(b, &cur) == nil && cur.State == r.State {
+			tx.Delete(k)
+		}
+	}
+	for _, cmd := range c.Cmds {
+		tx.Delete(queueCmdKey(c.Device, cmd.Message))
+	}
+	return nil
+}
