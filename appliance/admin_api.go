@@ -19,9 +19,10 @@ import (
 // user that made it, and every change and read of personal data is audited
 // by the store.
 type adminAPI struct {
-	store  *store.Store
-	log    *slog.Logger
-	status func(context.Context) Status
+	store   *store.Store
+	log     *slog.Logger
+	status  func(context.Context) Status
+	devices *deliveries // nil when the appliance is not running
 }
 
 // handler routes the admin API.
@@ -36,6 +37,16 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("GET /v1/audit/export", a.exportAudit)
 	mux.HandleFunc("GET /v1/backup", a.backup)
 	mux.HandleFunc("POST /v1/key/rotate", a.rotateKey)
+	mux.HandleFunc("POST /v1/devices", a.enrollDevice)
+	mux.HandleFunc("GET /v1/devices", a.listDevices)
+	mux.HandleFunc("POST /v1/devices/{id}/revoke", a.revokeDevice)
+	mux.HandleFunc("POST /v1/devices/{id}/wipe", a.wipeDevice)
+	mux.HandleFunc("POST /v1/groups", a.addGroup(false))
+	mux.HandleFunc("GET /v1/groups", a.listGroups(false))
+	mux.HandleFunc("POST /v1/groups/{name}/members", a.changeMembers(false))
+	mux.HandleFunc("POST /v1/roles", a.addGroup(true))
+	mux.HandleFunc("GET /v1/roles", a.listGroups(true))
+	mux.HandleFunc("POST /v1/roles/{name}/members", a.changeMembers(true))
 	return mux
 }
 
@@ -57,6 +68,8 @@ func (a *adminAPI) writeError(w http.ResponseWriter, r *http.Request, err error)
 		status, code = http.StatusConflict, "read_only"
 	case errors.Is(err, directory.ErrInvalid):
 		status, code = http.StatusBadRequest, "invalid"
+	case errors.Is(err, store.ErrDeviceRevoked):
+		status, code = http.StatusConflict, "revoked"
 	case errors.Is(err, store.ErrDiskFull):
 		status, code = http.StatusInsufficientStorage, "disk_full"
 	case errors.Is(err, store.ErrClosed):
@@ -145,9 +158,15 @@ func (a *adminAPI) setEnabled(enabled bool) http.HandlerFunc {
 			a.writeError(w, r, err)
 			return
 		}
-		if err := a.store.Apply(r.Context(), store.SetUserEnabled{By: actorFrom(r.Context()), Login: login, Enabled: enabled}); err != nil {
+		cmd := &store.SetUserEnabled{By: actorFrom(r.Context()), Login: login, Enabled: enabled}
+		if err := a.store.Apply(r.Context(), cmd); err != nil {
 			a.writeError(w, r, err)
 			return
+		}
+		if a.devices != nil {
+			for _, id := range cmd.Revoked {
+				a.devices.wipe(r.Context(), id)
+			}
 		}
 		u, err := a.store.User(login)
 		if err != nil {

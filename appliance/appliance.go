@@ -35,6 +35,7 @@ type Appliance struct {
 	https  *http.Server
 	httpLn net.Listener
 	admin  *adminSocket
+	api    *deviceAPI
 
 	started time.Time
 	ready   atomic.Bool
@@ -74,7 +75,8 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if err := a.listenHTTPS(); err != nil {
 		return err
 	}
-	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log, api: (&adminAPI{store: st, log: a.log, status: a.status}).handler()}
+	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
+		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out}).handler()}
 	if err := a.admin.listen(); err != nil {
 		a.httpLn.Close()
 		return err
@@ -93,12 +95,16 @@ func (a *Appliance) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	a.api.out.runCtx = runCtx
 	brokerCtx, stopBroker := context.WithCancel(runCtx)
 	defer stopBroker()
 	run("certificates", func() error { return a.certs.Run(runCtx) })
 	run("mqtt", func() error { return a.broker.Run(brokerCtx) })
 	run("https", func() error { return serveUntilClosed(a.https.Serve(a.httpLn)) })
 	run("admin socket", a.admin.serve)
+	run("audit of device sign-ins", func() error { return a.api.audit.run(runCtx) })
+	run("critical repeats", func() error { return a.api.out.runRepeats(runCtx) })
+	run("retention", func() error { return a.runRetention(runCtx) })
 
 	select {
 	case <-a.broker.Ready():
@@ -211,19 +217,50 @@ func defaultName(cfg Config, names []string) string {
 	return names[0]
 }
 
-// startBroker builds the MQTT broker. Devices come with the messaging
-// release: until then no credentials are valid and every CONNECT is
-// refused (0x86), which the device API allows.
+// startBroker builds the MQTT broker with the device API behind it:
+// enrolled devices authenticate, their publishes become store commands, and
+// committed messages are delivered from each device's queue.
 func (a *Appliance) startBroker() error {
+	a.api = &deviceAPI{store: a.store, audit: newAuthAuditor(a.store), log: a.log.With("component", "devices"),
+		maxBody: a.cfg.Messaging.MaxBody, now: time.Now}
 	b, err := broker.New(broker.Options{
 		TLSAddr: a.cfg.MQTT.Addr, PlainAddr: a.cfg.MQTT.PlainAddr, TLSConfig: a.certs.TLSConfig(),
 		Logger: a.log, MaxConnections: a.cfg.MQTT.MaxConnections,
+		Auth: &deviceAuth{store: a.store}, Handler: a.api,
 	})
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	a.broker = b
+	a.api.out = newDeliveries(a.store, b, a.log.With("component", "delivery"), a.cfg.Messaging.CriticalRepeat.Duration)
 	return nil
+}
+
+// runRetention purges message bodies older than messaging.retention, at
+// start and then every 10 minutes, a few hundred messages per command.
+func (a *Appliance) runRetention(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		for {
+			cmd := &store.PurgeMessages{Before: time.Now().Add(-a.cfg.Messaging.Retention.Duration), Max: 256}
+			if err := a.store.Apply(ctx, cmd); err != nil {
+				a.log.Warn("retention purge failed; will try again", "err", err)
+				break
+			}
+			if len(cmd.Purged) > 0 {
+				a.log.Info("retention purged message bodies", "count", len(cmd.Purged))
+			}
+			if len(cmd.Purged) < cmd.Max {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 // listenHTTPS binds the HTTPS listener.

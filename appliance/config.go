@@ -57,8 +57,9 @@ type TLSConfig struct {
 
 // MessagingConfig is the [messaging] section.
 type MessagingConfig struct {
-	Retention Duration `toml:"retention"`
-	MaxBody   int      `toml:"max_body"`
+	Retention      Duration `toml:"retention"`
+	MaxBody        int      `toml:"max_body"`
+	CriticalRepeat Duration `toml:"critical_repeat"` // a critical message's notify repeats this often until read
 }
 
 // DirectoryConfig is the [directory] section; AD is [directory.ad].
@@ -132,7 +133,7 @@ func Defaults() Config {
 		MQTT:      MQTTConfig{Addr: "127.0.0.1:8883", MaxConnections: 50000},
 		HTTPS:     HTTPSConfig{Addr: "127.0.0.1:8443"},
 		Store:     StoreConfig{MinFreeMB: 256},
-		Messaging: MessagingConfig{Retention: Duration{720 * time.Hour}, MaxBody: 4096},
+		Messaging: MessagingConfig{Retention: Duration{720 * time.Hour}, MaxBody: 4096, CriticalRepeat: Duration{2 * time.Minute}},
 		Web:       WebConfig{SessionIdle: Duration{15 * time.Minute}, SessionMax: Duration{12 * time.Hour}},
 		Log:       LogConfig{Level: "info", Format: "auto"},
 	}
@@ -219,6 +220,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Messaging.Retention.Duration < time.Hour {
 		bad("messaging.retention", "must be at least 1h")
+	}
+	if c.Messaging.CriticalRepeat.Duration < time.Second {
+		bad("messaging.critical_repeat", "must be at least 1s")
 	}
 	if c.Web.SessionIdle.Duration <= 0 || c.Web.SessionMax.Duration < c.Web.SessionIdle.Duration {
 		bad("web.session_idle", "must be positive and no longer than web.session_max")

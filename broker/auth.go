@@ -103,6 +103,12 @@ func (h *deviceHook) onConnect(cl *mqtt.Client, pk packets.Packet) error {
 func (h *deviceHook) refuse(cl *mqtt.Client, r refusal, id, remote string) error {
 	h.b.authFailures.Add(1)
 	h.b.log.Info("device connect refused", "device", id, "remote", remote, "reason", r.what)
+	if h.b.handler != nil {
+		if len(id) > maxDeviceIDLen {
+			id = id[:maxDeviceIDLen]
+		}
+		h.b.handler.AuthFailed(id, remote, r.what)
+	}
 	if cl.Properties.ProtocolVersion == 5 {
 		_ = h.b.srv.SendConnack(cl, r.v5, false, nil)
 	} else {

@@ -32,6 +32,7 @@ type Options struct {
 	PlainAddr      string        // plain TCP, "" = off
 	TLSConfig      *tls.Config   // required with TLSAddr; TLS 1.2 is the minimum whatever it says
 	Auth           Authenticator // nil: every connection refused
+	Handler        Handler       // nil: every device publish refused as not stored (see Ack.Retry)
 	Logger         *slog.Logger  // nil: slog.Default()
 	MaxConnections int           // authenticated clients at once; 0 = DefaultMaxConnections
 
@@ -44,18 +45,28 @@ type Options struct {
 	AuthFailureWindow    time.Duration
 	MaxAuthFailures      int
 	MaxAuthFailuresPerIP int
+
+	// WriteTimeout bounds every write to a device connection; a write
+	// that takes longer (a device that stopped reading) closes the
+	// connection. 0 = DefaultWriteTimeout.
+	WriteTimeout time.Duration
 }
+
+// DefaultWriteTimeout is used when Options.WriteTimeout is 0.
+const DefaultWriteTimeout = 5 * time.Second
 
 // Broker is the embedded MQTT broker for devices. Create it with New and
 // start it with Run, once.
 type Broker struct {
-	opts   Options
-	log    *slog.Logger
-	auth   Authenticator
-	thr    *throttle
-	ws     *wsListener
-	ready  chan struct{}
-	runCtx context.Context
+	opts    Options
+	log     *slog.Logger
+	auth    Authenticator
+	handler Handler
+	conns   *registry
+	thr     *throttle
+	ws      *wsListener
+	ready   chan struct{}
+	runCtx  context.Context
 
 	started atomic.Bool
 	srv     *mqtt.Server // set by Run before ready is closed
@@ -87,6 +98,12 @@ func New(opts Options) (*Broker, error) {
 	if opts.MaxAuthFailures <= 0 {
 		opts.MaxAuthFailures = DefaultMaxAuthFailures
 	}
+	if opts.WriteTimeout < 0 {
+		return nil, errors.New("broker: negative WriteTimeout")
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
 	if opts.MaxAuthFailuresPerIP <= 0 {
 		opts.MaxAuthFailuresPerIP = DefaultMaxAuthFailuresPerIP
 	}
@@ -96,14 +113,16 @@ func New(opts Options) (*Broker, error) {
 	}
 	log = redactingLogger(log).With("component", "broker")
 	return &Broker{
-		opts:   opts,
-		log:    log,
-		auth:   opts.Auth,
-		thr:    newThrottle(opts.AuthFailureWindow, opts.MaxAuthFailures, opts.MaxAuthFailuresPerIP, time.Now),
-		ws:     newWSListener(4 * maxPacketSize),
-		ready:  make(chan struct{}),
-		runCtx: context.Background(),
-		addrs:  map[string]string{},
+		opts:    opts,
+		log:     log,
+		auth:    opts.Auth,
+		handler: opts.Handler,
+		conns:   newRegistry(),
+		thr:     newThrottle(opts.AuthFailureWindow, opts.MaxAuthFailures, opts.MaxAuthFailuresPerIP, time.Now),
+		ws:      newWSListener(4 * maxPacketSize),
+		ready:   make(chan struct{}),
+		runCtx:  context.Background(),
+		addrs:   map[string]string{},
 	}, nil
 }
 
@@ -146,7 +165,7 @@ func (b *Broker) Run(ctx context.Context) error {
 		closeAll(bound)
 		return fmt.Errorf("broker: add hook: %w", err)
 	}
-	g := &guard{maxPacket: maxPacketSize, log: b.log, malformed: &b.malformed}
+	g := &guard{maxPacket: maxPacketSize, writeTimeout: b.opts.WriteTimeout, log: b.log, malformed: &b.malformed}
 	maxOpen := int64(b.opts.MaxConnections) + int64(b.opts.MaxConnections)/4 + 64
 	bound[ListenerWebSocket] = b.ws
 	for id, ln := range bound {
@@ -174,6 +193,7 @@ func (b *Broker) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	b.ws.active.Store(false)
+	b.disconnectAll()
 	_ = srv.Close()
 	b.log.Info("broker stopped")
 	return nil

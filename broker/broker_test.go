@@ -85,7 +85,7 @@ func TestConnectTLS(t *testing.T) {
 	if sa, err := d.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "wl/v1/dev_a/in/#", QoS: 1}}}); err != nil || sa.Reasons[0] != 1 {
 		t.Fatalf("subscribe: %v %+v", err, sa)
 	}
-	if err := b.srv.Publish("wl/v1/dev_a/in/msg", []byte(`{"id":"msg_1"}`), false, 1); err != nil {
+	if err := b.Deliver(ctx, "dev_a", Outgoing{Topic: "wl/v1/dev_a/in/msg", Payload: []byte(`{"id":"msg_1"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -406,7 +406,7 @@ func TestRefusedPublishNotDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The appliance's own publish still arrives, and it is the first one.
-	if err := b.srv.Publish("wl/v1/dev_b/in/msg", []byte(`{"real":true}`), false, 1); err != nil {
+	if err := b.Deliver(ctx, "dev_b", Outgoing{Topic: "wl/v1/dev_b/in/msg", Payload: []byte(`{"real":true}`)}); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -14,9 +14,10 @@ import (
 
 // guard holds what every guarded connection shares.
 type guard struct {
-	maxPacket int           // largest packet accepted, fixed header included
-	log       *slog.Logger  // for malformed packets: remote, client id, reason
-	malformed *atomic.Int64 // count of connections closed for a malformed packet
+	maxPacket    int           // largest packet accepted, fixed header included
+	writeTimeout time.Duration // bound of every write; 0 = none (tests only)
+	log          *slog.Logger  // for malformed packets: remote, client id, reason
+	malformed    *atomic.Int64 // count of connections closed for a malformed packet
 }
 
 // guardConn sits between a network connection and mochi. Its Read frames
@@ -25,6 +26,13 @@ type guard struct {
 // sends an MQTT 5 DISCONNECT 0x81 (when the client spoke MQTT 5), and
 // from then on Read returns an error, which makes mochi close the
 // connection. mochi therefore never decodes a malformed packet.
+//
+// Its Write has a deadline of its own (guard.writeTimeout) and closes the
+// connection when a write fails, so that a device that stops reading
+// cannot block a writer (mochi's Client.WritePacket holds the client's
+// lock while it writes) for longer than that; SetDeadline therefore sets
+// only the read deadline (mochi calls it with the keep-alive, or with no
+// deadline at all, and must not lift a write's deadline).
 type guardConn struct {
 	net.Conn
 	g       *guard
@@ -118,17 +126,29 @@ func (c *guardConn) next() error {
 
 // disconnectMalformed tells an MQTT 5 client why it is being dropped.
 func (c *guardConn) disconnectMalformed() {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.Write([]byte{typeDisconnect << 4, 1, 0x81})
 }
 
 // Write implements net.Conn; it serialises whole writes so that the
-// guard's DISCONNECT never interleaves with a packet mochi is writing.
+// guard's DISCONNECT never interleaves with a packet mochi is writing,
+// bounds each by the write timeout, and closes the connection when one
+// fails (a timed-out TLS or WebSocket connection is unusable anyway).
 func (c *guardConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.Conn.Write(p)
+	if c.g.writeTimeout > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.g.writeTimeout))
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		_ = c.Close()
+	}
+	return n, err
 }
+
+// SetDeadline implements net.Conn: it sets the read deadline only; every
+// Write sets its own deadline.
+func (c *guardConn) SetDeadline(t time.Time) error { return c.Conn.SetReadDeadline(t) }
 
 // Close implements net.Conn.
 func (c *guardConn) Close() error {

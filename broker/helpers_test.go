@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -46,10 +47,15 @@ type fakeAuth struct {
 }
 
 func newFakeAuth() *fakeAuth {
-	return &fakeAuth{
+	f := &fakeAuth{
 		secrets: map[string]string{"dev_a": "secret-a", "dev_b": "secret-b", "dev_c": "secret-c", "dev_revoked": "secret-r"},
 		revoked: map[string]bool{"dev_revoked": true},
 	}
+	for i := range 64 {
+		id := fmt.Sprintf("dev_s%d", i)
+		f.secrets[id] = secretOf(id)
+	}
+	return f
 }
 
 func (f *fakeAuth) Authenticate(_ context.Context, id string, secret []byte, _ string) error {
@@ -64,6 +70,40 @@ func (f *fakeAuth) Authenticate(_ context.Context, id string, secret []byte, _ s
 		return ErrNotAuthorized
 	}
 	return nil
+}
+
+// recHandler is a test Handler: it passes each publish to onPublish (or
+// accepts it at once when that is nil) and records the other events.
+type recHandler struct {
+	onPublish func(Inbound, func(Ack))
+	events    chan string // "online dev_a", "offline dev_a", "authfailed dev_a <reason>"
+	published atomic.Int64
+}
+
+func newRecHandler(onPublish func(Inbound, func(Ack))) *recHandler {
+	return &recHandler{onPublish: onPublish, events: make(chan string, 10000)}
+}
+
+func (h *recHandler) Publish(in Inbound, done func(Ack)) {
+	h.published.Add(1)
+	if h.onPublish != nil {
+		h.onPublish(in, done)
+		return
+	}
+	done(Ack{})
+}
+
+func (h *recHandler) event(s string) {
+	select {
+	case h.events <- s:
+	default:
+	}
+}
+
+func (h *recHandler) Online(id string)  { h.event("online " + id) }
+func (h *recHandler) Offline(id string) { h.event("offline " + id) }
+func (h *recHandler) AuthFailed(id, _, reason string) {
+	h.event("authfailed " + id + " " + reason)
 }
 
 // testTLS returns a server config with a throwaway certificate for
@@ -116,6 +156,9 @@ func startBroker(t testing.TB, opts Options) *Broker {
 	t.Helper()
 	if opts.Auth == nil {
 		opts.Auth = newFakeAuth()
+	}
+	if opts.Handler == nil {
+		opts.Handler = newRecHandler(nil)
 	}
 	if opts.TLSConfig == nil {
 		opts.TLSConfig, _ = testTLS(t)

@@ -8,9 +8,11 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// deviceHook is the broker's only mochi hook: authentication (auth.go) and
-// the topic ACL (acl.go). mochi ORs the answers of all hooks, so no other
-// auth or ACL hook (never auth.AllowHook) may be added.
+// deviceHook is the broker's only mochi hook: authentication (auth.go),
+// the topic ACL (acl.go), the hand-over of device publishes (inbound.go),
+// the device's window of unacknowledged deliveries (window.go) and its
+// comings and goings (connection.go). mochi ORs the answers of all hooks,
+// so no other auth or ACL hook (never auth.AllowHook) may be added.
 type deviceHook struct {
 	mqtt.HookBase
 	b      *Broker
@@ -23,7 +25,8 @@ func (h *deviceHook) ID() string { return "wardline-device" }
 // Provides implements mqtt.Hook.
 func (h *deviceHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnPacketRead:
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnPacketRead,
+		mqtt.OnSessionEstablished, mqtt.OnSubscribed, mqtt.OnDisconnect:
 		return true
 	}
 	return false
@@ -58,15 +61,20 @@ func (h *deviceHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool 
 }
 
 // OnPublish implements mqtt.Hook: a device may publish only to its own out
-// topics and never retained. A refused MQTT 5 publish with QoS 1 or 2 gets
-// PUBACK 0x87; any other refused publish is dropped (acknowledged if QoS 1
-// so that an MQTT 3.1.1 client does not resend it, never delivered).
+// topics and never retained. An allowed publish goes to the Handler and
+// mochi is told to reject it (packets.ErrRejectPacket: no PUBACK, no
+// delivery); the PUBACK follows when the Handler is done (see handOver).
+// A refused MQTT 5 publish with QoS 1 or 2 gets PUBACK 0x87; any other
+// refused publish is dropped (acknowledged if QoS 1 so that an MQTT 3.1.1
+// client does not resend it, never delivered). Never return a plain error
+// here: mochi would still acknowledge and deliver the publish.
 func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
-		return pk, nil
+		return pk, packets.ErrRejectPacket // no fan-out through mochi, ever
 	}
 	if string(cl.Properties.Username) == cl.ID && mayPublish(cl.ID, pk.TopicName) && !pk.FixedHeader.Retain {
-		return pk, nil
+		h.b.handOver(cl, pk)
+		return pk, packets.ErrRejectPacket
 	}
 	h.b.publishRefused.Add(1)
 	h.b.log.Debug("device publish refused", "device", cl.ID, "topic", pk.TopicName, "retain", pk.FixedHeader.Retain, "qos", pk.FixedHeader.Qos)
@@ -82,10 +90,36 @@ func (h *deviceHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 // takes the normal refusal path above. It is no topic a device may use.
 const refusedTopic = "wardline/refused"
 
-// OnPacketRead implements mqtt.Hook; see refusedTopic.
+// OnPacketRead implements mqtt.Hook; see refusedTopic. A PUBACK frees a
+// slot of the device's delivery window (window.go); mochi's own PUBACK
+// handling then ignores the id, which is not in its inflight map. It never
+// returns an error: mochi would end the connection.
 func (h *deviceHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if pk.FixedHeader.Type == packets.Publish && strings.HasPrefix(pk.TopicName, "$") {
-		pk.TopicName = refusedTopic
+	switch pk.FixedHeader.Type {
+	case packets.Publish:
+		if strings.HasPrefix(pk.TopicName, "$") {
+			pk.TopicName = refusedTopic
+		}
+	case packets.Puback:
+		if c := h.b.conns.of(cl); c != nil {
+			c.release(pk.PacketID)
+		}
 	}
 	return pk, nil
+}
+
+// OnSessionEstablished implements mqtt.Hook: the connection becomes the
+// device's current one.
+func (h *deviceHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	h.b.established(cl)
+}
+
+// OnSubscribed implements mqtt.Hook: see Handler.Online.
+func (h *deviceHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	h.b.subscribed(cl, pk, reasonCodes)
+}
+
+// OnDisconnect implements mqtt.Hook: see Handler.Offline.
+func (h *deviceHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	h.b.disconnected(cl)
 }

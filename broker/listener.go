@@ -121,9 +121,13 @@ func (l *connListener) isClosed() bool {
 	return l.closed
 }
 
-// Close implements listeners.Listener: it stops accepting, lets mochi
-// disconnect its clients, closes what remains and waits for the goroutines.
-func (l *connListener) Close(closeClients listeners.CloseFn) {
+// Close implements listeners.Listener: it stops accepting, closes the
+// connections it accepted and waits for their goroutines. It does not call
+// mochi's closeClients: that takes the client list's read lock twice
+// (Clients.GetByListener calls Len), which deadlocks against a connection
+// ending at the same moment (Clients.Delete); Broker.Run has sent the
+// devices their DISCONNECT before (shutdown.go).
+func (l *connListener) Close(_ listeners.CloseFn) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -132,7 +136,6 @@ func (l *connListener) Close(closeClients listeners.CloseFn) {
 	l.closed = true
 	l.mu.Unlock()
 	_ = l.ln.Close()
-	closeClients(l.id)
 	l.mu.Lock()
 	conns := make([]*guardConn, 0, len(l.conns))
 	for c := range l.conns {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -157,3 +158,14 @@ func (c *wsConn) Write(p []byte) (int, error) {
 
 // Close implements net.Conn.
 func (c *wsConn) Close() error { return c.ws.Close() }
+
+// SetWriteDeadline implements net.Conn. gorilla/websocket sets the
+// connection's write deadline from its own before every frame, so the
+// deadline must be given to it, not to the underlying connection.
+func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+
+// SetDeadline implements net.Conn.
+func (c *wsConn) SetDeadline(t time.Time) error {
+	_ = c.ws.SetWriteDeadline(t)
+	return c.ws.SetReadDeadline(t)
+}

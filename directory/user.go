@@ -39,7 +39,13 @@ type User struct {
 // error when it is not a valid login: 1 to 64 characters of letters, digits,
 // '.', '-' and '_', starting with a letter or digit.
 func NormalizeLogin(login string) (string, error) {
-	l := strings.ToLower(strings.TrimSpace(login))
+	l := strings.TrimSpace(login)
+	for i := 0; i < len(l); i++ {
+		if l[i] >= 0x80 { // before lower-casing: "\u212a" (Kelvin) would become "k"
+			return "", &FieldError{Field: "login", Reason: "may hold only letters, digits, '.', '-' and '_', and must start with a letter or digit"}
+		}
+	}
+	l = strings.ToLower(l)
 	if l == "" {
 		return "", &FieldError{Field: "login", Reason: "is empty"}
 	}

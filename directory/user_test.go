@@ -19,6 +19,7 @@ var userCases = []struct {
 	{"leading dot", User{Login: ".x", Name: "X"}, User{}, "login"},
 	{"space in login", User{Login: "j smith", Name: "X"}, User{}, "login"},
 	{"ldap chars", User{Login: "a*)(x", Name: "X"}, User{}, "login"},
+	{"kelvin sign", User{Login: "\u212aim", Name: "X"}, User{}, "login"},
 	{"long login", User{Login: string(make([]byte, 65)), Name: "X"}, User{}, "login"},
 	{"empty name", User{Login: "a", Name: "  "}, User{}, "name"},
 	{"control in name", User{Login: "a", Name: "A\x00B"}, User{}, "name"},

@@ -6,6 +6,7 @@ set -euo pipefail
 # Debian packages the tests use as real counterparts, by the command they provide.
 declare -A packages=(
   [pebble]=pebble            # an ACME CA, for certificate issuance tests
+  [mosquitto_pub]=mosquitto-clients  # MQTT clients for the device API tests
   [mount]=mount              # tmpfs for the full-disk test
   [gcc]=gcc                  # cgo, needed by the race detector
 )

@@ -1,0 +1,349 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wardline/wardline/audit"
+	"github.com/wardline/wardline/broker"
+	"github.com/wardline/wardline/messaging"
+	"github.com/wardline/wardline/store"
+)
+
+// transport is what delivery needs of the broker.
+type transport interface {
+	Deliver(ctx context.Context, deviceID string, m broker.Outgoing) error
+	Disconnect(deviceID string) bool
+	Connected(deviceID string) bool
+}
+
+// outItem is one thing to write to a device: a payload for a topic, and
+// what was delivered, for the bookkeeping after the write.
+type outItem struct {
+	topic   string // in/ name: "msg", "notify", "receipt", "cmd", "reply", or a full response topic
+	full    bool   // topic is a full topic (MQTT 5 response topic)
+	payload []byte
+	corr    []byte
+	msgID   string           // for in/msg: sent at most once per connection
+	receipt *store.Receipt   // for in/receipt: dropped from the store queue once written
+	cmd     *store.DeviceCmd // for in/cmd recall: dropped once written
+}
+
+// mailbox is the ordered stream of what one connected device is owed. It
+// is drained by at most one goroutine at a time, so a device receives in
+// order and a slow device holds up no one else.
+type mailbox struct {
+	device string
+	user   string
+
+	mu      sync.Mutex
+	items   []outItem
+	loading bool            // the stored queue is being read; live items wait behind it
+	held    []outItem       // live items that came while loading
+	running bool            // a drain goroutine is at work
+	sent    map[string]bool // message ids written on this connection
+	closed  bool
+}
+
+// deliveries keeps the mailboxes of the connected devices and the timers of
+// critical messages, and turns committed commands into device traffic.
+type deliveries struct {
+	store    *store.Store
+	net      transport
+	log      *slog.Logger
+	repeat   time.Duration // how often a critical message's notify repeats until read
+	now      func() time.Time
+	runCtx   context.Context
+	mu       sync.Mutex
+	boxes    map[string]*mailbox
+	critical map[string]map[string]time.Time // login -> critical unread message -> last notified
+}
+
+func newDeliveries(s *store.Store, net transport, log *slog.Logger, repeat time.Duration) *deliveries {
+	return &deliveries{store: s, net: net, log: log, repeat: repeat, now: time.Now,
+		boxes: map[string]*mailbox{}, critical: map[string]map[string]time.Time{}}
+}
+
+// connected reports whether a device has a live connection.
+func (d *deliveries) connected(id string) bool { return d.net.Connected(id) }
+
+// online opens a mailbox for a device that connected and subscribed, and
+// fills it with what the store holds for it, in order.
+func (d *deliveries) online(dev, user string) {
+	mb := &mailbox{device: dev, user: user, loading: true, sent: map[string]bool{}}
+	d.mu.Lock()
+	if old := d.boxes[dev]; old != nil {
+		old.close()
+	}
+	d.boxes[dev] = mb
+	d.mu.Unlock()
+	go func() {
+		q, err := d.store.DeviceQueue(d.runCtx, dev)
+		if err != nil {
+			d.log.Error("reading a device queue", "device", dev, "err", err)
+		}
+		var items []outItem
+		for _, m := range q.Messages {
+			items = append(items, msgItems(m, 0)...)
+		}
+		for i := range q.Receipts {
+			r := q.Receipts[i]
+			items = append(items, outItem{topic: "receipt", payload: messaging.EncodeReceipt(r.Message, r.User, r.State, r.At), receipt: &r})
+		}
+		for i := range q.Cmds {
+			c := q.Cmds[i]
+			items = append(items, outItem{topic: "cmd", payload: messaging.EncodeRecallCmd(c.Message), cmd: &c})
+		}
+		mb.mu.Lock()
+		mb.items = append(append(mb.items, items...), mb.held...)
+		mb.held, mb.loading = nil, false
+		mb.mu.Unlock()
+		d.kick(mb)
+	}()
+}
+
+// offline closes a device's mailbox; what it still held stays in the store.
+func (d *deliveries) offline(dev string) {
+	d.mu.Lock()
+	mb := d.boxes[dev]
+	delete(d.boxes, dev)
+	d.mu.Unlock()
+	if mb != nil {
+		mb.close()
+	}
+}
+
+func (mb *mailbox) close() {
+	mb.mu.Lock()
+	mb.closed, mb.items, mb.held = true, nil, nil
+	mb.mu.Unlock()
+}
+
+// push adds items for a device if it is connected; otherwise they wait in
+// the store for its next connection.
+func (d *deliveries) push(dev string, items ...outItem) {
+	d.mu.Lock()
+	mb := d.boxes[dev]
+	d.mu.Unlock()
+	if mb == nil {
+		return
+	}
+	mb.mu.Lock()
+	if mb.closed {
+		mb.mu.Unlock()
+		return
+	}
+	if mb.loading {
+		mb.held = append(mb.held, items...)
+	} else {
+		mb.items = append(mb.items, items...)
+	}
+	mb.mu.Unlock()
+	d.kick(mb)
+}
+
+// kick starts the mailbox's drain unless it runs.
+func (d *deliveries) kick(mb *mailbox) {
+	mb.mu.Lock()
+	if mb.running || mb.loading || len(mb.items) == 0 || mb.closed {
+		mb.mu.Unlock()
+		return
+	}
+	mb.running = true
+	mb.mu.Unlock()
+	go d.drain(mb)
+}
+
+// drain writes a mailbox's items in order until it is empty or the device
+// is gone.
+func (d *deliveries) drain(mb *mailbox) {
+	var drop store.DropNotices
+	defer func() {
+		if len(drop.Receipts)+len(drop.Cmds) > 0 {
+			drop.By, drop.Device = audit.System, mb.device
+			d.store.Submit(drop, func(err error) {
+				if err != nil {
+					d.log.Warn("dropping delivered notices", "device", mb.device, "err", err)
+				}
+			})
+		}
+	}()
+	for {
+		mb.mu.Lock()
+		if len(mb.items) == 0 || mb.closed {
+			mb.running = false
+			mb.mu.Unlock()
+			return
+		}
+		it := mb.items[0]
+		mb.items = mb.items[1:]
+		skip := it.msgID != "" && it.topic == "msg" && mb.sent[it.msgID]
+		if it.msgID != "" && it.topic == "msg" {
+			mb.sent[it.msgID] = true
+		}
+		mb.mu.Unlock()
+		if skip {
+			continue
+		}
+		topic := broker.InTopic(mb.device, it.topic)
+		if it.full {
+			topic = it.topic
+		}
+		ctx, cancel := context.WithTimeout(d.runCtx, 30*time.Second)
+		err := d.net.Deliver(ctx, mb.device, broker.Outgoing{Topic: topic, Payload: it.payload, CorrelationData: it.corr})
+		cancel()
+		if err != nil {
+			if !errors.Is(err, broker.ErrNotConnected) && !errors.Is(err, context.Canceled) {
+				d.log.Warn("delivery to a device failed", "device", mb.device, "topic", it.topic, "err", err)
+			}
+			mb.close() // the rest waits in the store for the next connection
+			mb.mu.Lock()
+			mb.running = false
+			mb.mu.Unlock()
+			return
+		}
+		if it.receipt != nil {
+			drop.Receipts = append(drop.Receipts, *it.receipt)
+		}
+		if it.cmd != nil {
+			drop.Cmds = append(drop.Cmds, *it.cmd)
+		}
+	}
+}
+
+// msgItems are the in/msg and in/notify of a message for a recipient.
+func msgItems(m messaging.Message, unread int64) []outItem {
+	items := []outItem{{topic: "msg", payload: messaging.EncodeMsg(m), msgID: m.ID}}
+	if unread > 0 {
+		items = append(items, outItem{topic: "notify", payload: messaging.EncodeNotify(m.ID, m.Priority, int(unread))})
+	}
+	return items
+}
+
+// sent hands a committed message to its recipients' connected devices and
+// starts the repeats of a critical one.
+func (d *deliveries) sent(c *store.SendMessage) {
+	if c.Duplicate {
+		return
+	}
+	for _, dl := range c.Deliveries {
+		d.push(dl.Device, msgItems(c.Result, c.Unread[dl.User])...)
+	}
+	if c.Result.Priority == messaging.Critical {
+		now := d.now()
+		d.mu.Lock()
+		for _, login := range c.Result.Recipients {
+			if d.critical[login] == nil {
+				d.critical[login] = map[string]time.Time{}
+			}
+			d.critical[login][c.Result.ID] = now
+		}
+		d.mu.Unlock()
+	}
+}
+
+// acked passes a state change on to the sender's devices and stops the
+// repeats of a critical message once read.
+func (d *deliveries) acked(c *store.AckMessage) {
+	if !c.Changed {
+		return
+	}
+	r := c.Receipt
+	for _, dev := range c.SenderDevices {
+		d.push(dev, outItem{topic: "receipt", payload: messaging.EncodeReceipt(r.Message, r.User, r.State, r.At), receipt: &r})
+	}
+	if r.State == messaging.Read {
+		d.mu.Lock()
+		delete(d.critical[r.User], r.Message)
+		d.mu.Unlock()
+	}
+}
+
+// recalled tells the recipients' devices to delete a message.
+func (d *deliveries) recalled(c *store.RecallMessage) {
+	for _, dev := range c.Devices {
+		cmd := store.DeviceCmd{Cmd: messaging.CmdRecall, Message: c.ID}
+		d.push(dev, outItem{topic: "cmd", payload: messaging.EncodeRecallCmd(c.ID), cmd: &cmd})
+	}
+	d.mu.Lock()
+	for _, msgs := range d.critical {
+		delete(msgs, c.ID)
+	}
+	d.mu.Unlock()
+}
+
+// wipe tells a connected device to erase everything, then disconnects it
+// within a second whatever it does. It reports whether the wipe was sent.
+func (d *deliveries) wipe(ctx context.Context, dev string) bool {
+	d.offline(dev)
+	ctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer cancel()
+	err := d.net.Deliver(ctx, dev, broker.Outgoing{Topic: broker.InTopic(dev, "cmd"), Payload: messaging.EncodeCmd(messaging.CmdWipe)})
+	if err == nil {
+		time.Sleep(50 * time.Millisecond) // let the write reach the device before the close
+	}
+	d.net.Disconnect(dev)
+	return err == nil
+}
+
+// runRepeats re-sends the notify of each unread critical message every
+// repeat interval until it is read, resuming after a restart from the store.
+func (d *deliveries) runRepeats(ctx context.Context) error {
+	pending, err := d.store.CriticalUnread(ctx)
+	if err != nil {
+		return err
+	}
+	now := d.now()
+	d.mu.Lock()
+	for login, ids := range pending {
+		if d.critical[login] == nil {
+			d.critical[login] = map[string]time.Time{}
+		}
+		for _, id := range ids {
+			d.critical[login][id] = now.Add(-d.repeat) // due now: the device may have missed it
+		}
+	}
+	d.mu.Unlock()
+	tick := time.NewTicker(min(d.repeat/4, 5*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			d.repeatDue()
+		}
+	}
+}
+
+// repeatDue sends the notifies that are due.
+func (d *deliveries) repeatDue() {
+	now := d.now()
+	type due struct{ login, id string }
+	var list []due
+	d.mu.Lock()
+	for login, msgs := range d.critical {
+		for id, last := range msgs {
+			if now.Sub(last) >= d.repeat {
+				msgs[id] = now
+				list = append(list, due{login, id})
+			}
+		}
+		if len(msgs) == 0 {
+			delete(d.critical, login)
+		}
+	}
+	d.mu.Unlock()
+	for _, x := range list {
+		devs, err := d.store.UserDevices(x.login)
+		if err != nil {
+			continue
+		}
+		for _, dev := range devs {
+			d.push(dev, outItem{topic: "notify", payload: messaging.EncodeNotify(x.id, messaging.Critical, 1)})
+		}
+	}
+}

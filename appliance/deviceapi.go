@@ -1,0 +1,301 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/wardline/wardline/audit"
+	"github.com/wardline/wardline/broker"
+	"github.com/wardline/wardline/directory"
+	"github.com/wardline/wardline/messaging"
+	"github.com/wardline/wardline/store"
+)
+
+// deviceAPI is the device API of docs/device-api.md on top of the broker:
+// it turns device publishes into store commands and answers, and committed
+// commands into deliveries. It implements broker.Handler.
+type deviceAPI struct {
+	store   *store.Store
+	out     *deliveries
+	audit   *authAuditor
+	log     *slog.Logger
+	maxBody int
+	now     func() time.Time
+}
+
+var _ broker.Handler = (*deviceAPI)(nil)
+
+// PUBACK reason codes of MQTT 5 the device API uses.
+const (
+	reasonOK           = 0x00
+	reasonUnspecified  = 0x80
+	reasonImplSpecific = 0x83
+	reasonNotAuthz     = 0x87
+	reasonQuota        = 0x97
+	reasonBadPayload   = 0x99
+)
+
+// reasonFor maps a refusal to the PUBACK reason a v5 client sees; the
+// error itself goes to in/reply.
+func reasonFor(e *messaging.Error) byte {
+	switch e.Code {
+	case messaging.CodeForbidden:
+		return reasonNotAuthz
+	case messaging.CodeRateLimited:
+		return reasonQuota
+	case messaging.CodeInternal:
+		return reasonUnspecified
+	case messaging.CodeUnknownRecipient, messaging.CodeNotFound:
+		return reasonImplSpecific
+	}
+	return reasonBadPayload
+}
+
+// storeFailure is the answer to a publish the store could not take: not
+// acknowledged as accepted, so that the device sends it again.
+func storeFailure(err error) broker.Ack {
+	if errors.Is(err, store.ErrDiskFull) {
+		return broker.Ack{Reason: reasonQuota, Retry: true}
+	}
+	return broker.Ack{Reason: reasonUnspecified, Retry: true}
+}
+
+// Online implements broker.Handler.
+func (a *deviceAPI) Online(dev string) {
+	d, _, err := a.store.DeviceAccess(dev)
+	if err != nil {
+		return
+	}
+	a.out.online(dev, d.User)
+}
+
+// Offline implements broker.Handler.
+func (a *deviceAPI) Offline(dev string) { a.out.offline(dev) }
+
+// AuthFailed implements broker.Handler.
+func (a *deviceAPI) AuthFailed(dev, remote, reason string) { a.audit.record(dev, remote, reason) }
+
+// Publish implements broker.Handler.
+func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
+	d, u, err := a.store.DeviceAccess(p.DeviceID)
+	if err != nil || !d.Active() || (d.User != "" && !u.Enabled) {
+		done(broker.Ack{Reason: reasonNotAuthz})
+		return
+	}
+	by := audit.Actor{User: d.User, Device: d.ID, Source: p.Remote}
+	switch p.Kind {
+	case "send":
+		a.send(p, by, done)
+	case "ack":
+		a.ack(p, by, done)
+	case "req":
+		a.req(p, by, done)
+	case "respond":
+		// Alerts arrive with on-call and escalation (a later release).
+		a.reply(p, "", messaging.EncodeErrorReply("", messaging.Errorf(messaging.CodeInvalid, "no alerts are open")))
+		done(broker.Ack{Reason: reasonImplSpecific})
+	default:
+		done(broker.Ack{Reason: reasonNotAuthz})
+	}
+}
+
+// reply sends an answer to the device: on its MQTT 5 response topic when it
+// gave one, else on in/reply.
+func (a *deviceAPI) reply(p broker.Inbound, _ string, payload []byte) {
+	it := outItem{topic: "reply", payload: payload}
+	if p.ResponseTopic != "" {
+		it = outItem{topic: p.ResponseTopic, full: true, payload: payload, corr: p.CorrelationData}
+	}
+	a.out.push(p.DeviceID, it)
+}
+
+// send stores a message (PUBACK after the fsync) and delivers it.
+func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)) {
+	req, merr := messaging.DecodeSend(p.Payload, a.maxBody)
+	if merr == nil && by.User == "" {
+		merr = messaging.Errorf(messaging.CodeForbidden, "sign in on this shared device first")
+	}
+	if merr != nil {
+		a.reply(p, req.ClientRef, messaging.EncodeErrorReply(req.ClientRef, merr))
+		a.store.Submit(store.AuditOnly(refusedSend(by, merr)), func(error) {})
+		done(broker.Ack{Reason: reasonFor(merr)})
+		return
+	}
+	now := a.now().UTC()
+	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
+		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
+		ClientRef: req.ClientRef, To: req.To, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
+	}}
+	a.store.Submit(cmd, func(err error) {
+		var me *messaging.Error
+		switch {
+		case errors.As(err, &me):
+			a.reply(p, req.ClientRef, messaging.EncodeErrorReply(req.ClientRef, me))
+			done(broker.Ack{Reason: reasonFor(me)})
+		case err != nil:
+			a.log.Error("storing a message", "device", by.Device, "err", err)
+			done(storeFailure(err))
+		default:
+			done(broker.Ack{Reason: reasonOK})
+			r := cmd.Result
+			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
+			a.out.sent(cmd)
+		}
+	})
+}
+
+// refusedSend is the audit event of a send refused before it reached the
+// store (never with the body).
+func refusedSend(by audit.Actor, e *messaging.Error) audit.Event {
+	ev := by.Event("message.send")
+	ev.Outcome, ev.Reason = audit.OutcomeFailed, string(e.Code)+": "+e.Message
+	return ev
+}
+
+// ack records a delivery state (PUBACK after the fsync) and passes it on.
+func (a *deviceAPI) ack(p broker.Inbound, by audit.Actor, done func(broker.Ack)) {
+	req, merr := messaging.DecodeAck(p.Payload)
+	if merr != nil {
+		done(broker.Ack{Reason: reasonFor(merr)})
+		return
+	}
+	cmd := &store.AckMessage{By: by, ID: req.ID, State: req.State}
+	a.store.Submit(cmd, func(err error) {
+		var me *messaging.Error
+		switch {
+		case errors.As(err, &me):
+			done(broker.Ack{Reason: reasonFor(me)})
+		case err != nil:
+			done(storeFailure(err))
+		default:
+			done(broker.Ack{Reason: reasonOK})
+			a.out.acked(cmd)
+		}
+	})
+}
+
+// req answers a request on in/reply (or the MQTT 5 response topic).
+func (a *deviceAPI) req(p broker.Inbound, by audit.Actor, done func(broker.Ack)) {
+	req, merr := messaging.DecodeReq(p.Payload)
+	if merr != nil {
+		a.reply(p, req.Ref, messaging.EncodeErrorReply(req.Ref, merr))
+		done(broker.Ack{Reason: reasonFor(merr)})
+		return
+	}
+	answer := func(result any, err error) {
+		var me *messaging.Error
+		switch {
+		case err == nil:
+			a.reply(p, req.Ref, messaging.EncodeReply(req.Ref, result))
+			done(broker.Ack{Reason: reasonOK})
+		case errors.As(err, &me):
+			a.reply(p, req.Ref, messaging.EncodeErrorReply(req.Ref, me))
+			done(broker.Ack{Reason: reasonFor(me)})
+		default:
+			a.log.Error("answering a device request", "device", by.Device, "op", req.Op, "err", err)
+			a.reply(p, req.Ref, messaging.EncodeErrorReply(req.Ref, messaging.Errorf(messaging.CodeInternal, "the request failed; try again")))
+			done(storeFailure(err))
+		}
+	}
+	switch req.Op {
+	case "directory.search":
+		// Directory reads hold no PHI; they run off the write path.
+		go func() { answer(a.search(req.Q), nil) }()
+	case "history":
+		if by.User == "" {
+			answer(nil, messaging.Errorf(messaging.CodeForbidden, "sign in on this shared device first"))
+			return
+		}
+		go func() {
+			msgs, err := a.store.History(context.Background(), by, req.Conversation, req.Before, req.Limit)
+			out := make([]jsonRaw, 0, len(msgs))
+			for _, m := range msgs {
+				out = append(out, jsonRaw(messaging.EncodeMsg(m)))
+			}
+			answer(out, err)
+		}()
+	case "message.recall":
+		cmd := &store.RecallMessage{By: by, ID: req.ID}
+		a.store.Submit(cmd, func(err error) {
+			if err == nil {
+				a.out.recalled(cmd)
+				answer(map[string]string{"id": req.ID, "state": "recalled"}, nil)
+				return
+			}
+			answer(nil, err)
+		})
+	case "session.signin", "session.signout":
+		answer(nil, messaging.Errorf(messaging.CodeForbidden, "shared-device sign-in comes with the directory release"))
+	default:
+		answer(nil, messaging.Errorf(messaging.CodeInvalid, "unknown op"))
+	}
+}
+
+// jsonRaw embeds already encoded JSON in a reply.
+type jsonRaw []byte
+
+// MarshalJSON implements json.Marshaler.
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
+
+// searchHit is one result of directory.search.
+type searchHit struct {
+	User       string `json:"user,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Group      string `json:"group,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Department string `json:"department,omitempty"`
+	Title      string `json:"title,omitempty"`
+}
+
+// search finds enabled users whose name words, login, department or title
+// start with q (ignoring case), and roles and groups whose names do.
+func (a *deviceAPI) search(q string) []searchHit {
+	q = strings.ToLower(strings.TrimSpace(q))
+	out := []searchHit{}
+	users, _ := a.store.Users(context.Background())
+	for _, u := range users {
+		if !u.Enabled || !matchesUser(u, q) {
+			continue
+		}
+		out = append(out, searchHit{User: u.Login, Name: u.Name, Department: u.Department, Title: u.Title})
+		if len(out) >= 50 {
+			return out
+		}
+	}
+	for _, role := range []bool{true, false} {
+		groups, _ := a.store.Groups(context.Background(), role)
+		for _, g := range groups {
+			if strings.HasPrefix(g.Name, q) {
+				if role {
+					out = append(out, searchHit{Role: g.Name})
+				} else {
+					out = append(out, searchHit{Group: g.Name})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// matchesUser reports whether q is a prefix of any word of the user's name,
+// or of the login, department or title.
+func matchesUser(u directory.User, q string) bool {
+	if strings.HasPrefix(u.Login, q) {
+		return true
+	}
+	for _, f := range []string{u.Name, u.Department, u.Title} {
+		lf := strings.ToLower(f)
+		if strings.HasPrefix(lf, q) {
+			return true
+		}
+		for _, w := range strings.FieldsFunc(lf, func(r rune) bool { return r == ' ' || r == ',' || r == '-' || r == '.' }) {
+			if strings.HasPrefix(w, q) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+var (
+	// ErrNotConnected means the device has no connection, or none that is
+	// subscribed to the topic; the appliance keeps the message and delivers
+	// it again after Online. A connection that failed during Deliver is
+	// reported with this error too.
+	ErrNotConnected = errors.New("broker: device not connected")
+	// ErrTooLarge means the message exceeds the Maximum Packet Size the
+	// device set in its CONNECT; it can never be delivered to that connection.
+	ErrTooLarge = errors.New("broker: message exceeds the device's maximum packet size")
+	// ErrTopic means an Outgoing topic that is not a topic name below the
+	// device's wl/v1/{id}/in/.
+	ErrTopic = errors.New("broker: not a topic below the device's in/")
+)
+
+// Outgoing is a message from the appliance to one device.
+type Outgoing struct {
+	Topic           string // wl/v1/{id}/in/{name}; see InTopic
+	Payload         []byte
+	CorrelationData []byte // MQTT 5 only; dropped for MQTT 3.1.1 devices
+	Dup             bool   // a redelivery of a message sent before
+}
+
+// InTopic returns the device's in/ topic called name: "wl/v1/{id}/in/{name}".
+func InTopic(deviceID, name string) string { return topicRoot + deviceID + "/in/" + name }
+
+// Deliver publishes m to a connected device at QoS 1 (QoS 0 if the device
+// subscribed only at QoS 0) by writing the PUBLISH itself, with a packet
+// id of its own, never through mochi's inflight map.
+//
+// It returns ErrNotConnected when the device has no connection or no
+// subscription matching m.Topic. It blocks while the device's window of
+// unacknowledged publishes is full, until the device acknowledges one
+// (nil then), ctx is done (ctx.Err()) or the connection ends
+// (ErrNotConnected). A write that does not finish within the write
+// timeout (Options.WriteTimeout) fails the connection, which is closed,
+// and Deliver returns ErrNotConnected. Deliver returns once the PUBLISH is
+// written, not when the device acknowledges it: the device API's out/ack
+// reports delivery. Concurrent calls for one device may reach it in any
+// order; deliver from one goroutine per device to keep an order.
+func (b *Broker) Deliver(ctx context.Context, deviceID string, m Outgoing) error {
+	if !maySubscribe(deviceID, m.Topic) || strings.ContainsAny(m.Topic, "+#") {
+		return fmt.Errorf("%w: %q", ErrTopic, m.Topic)
+	}
+	c := b.conns.get(deviceID)
+	if c == nil {
+		return ErrNotConnected
+	}
+	qos, subIDs, ok := c.subscription(m.Topic)
+	if !ok {
+		return ErrNotConnected
+	}
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos, Dup: m.Dup && qos > 0},
+		TopicName:   m.Topic,
+		Payload:     m.Payload,
+	}
+	if c.v5 {
+		pk.Properties.CorrelationData = m.CorrelationData
+		pk.Properties.SubscriptionIdentifier = subIDs
+	}
+	if qos > 0 {
+		id, err := c.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		pk.PacketID = id
+	}
+	err := c.cl.WritePacket(pk)
+	if err == nil {
+		return nil
+	}
+	if qos > 0 {
+		c.release(pk.PacketID)
+	}
+	if errors.Is(err, packets.ErrPacketTooLarge) {
+		return fmt.Errorf("%w: %s", ErrTooLarge, m.Topic)
+	}
+	c.fail(err)
+	return fmt.Errorf("%w: write to %s: %v", ErrNotConnected, deviceID, err)
+}
