@@ -300,7 +300,8 @@ func (a *Appliance) status(ctx context.Context) Status {
 	users, _ := a.store.Users(ctx)
 	st := Status{Version: Version, Instance: a.store.Instance(), Running: true, Ready: a.ready.Load() && a.store.Ping(ctx) == nil,
 		Started: a.started, DataDir: absOr(a.cfg.DataDir), Listeners: a.listeners(), Users: len(users),
-		Store: storeStatus(a.store), Certificates: []CertStatus{}, MQTT: MQTTStatus{Clients: int(a.broker.Stats().ClientsConnected)}}
+		Store: storeStatus(a.store), Certificates: []CertStatus{}, MQTT: MQTTStatus{Clients: int(a.broker.Stats().ClientsConnected)},
+		PID: os.Getpid(), RSSBytes: residentBytes()}
 	for _, c := range a.certs.Certificates() {
 		st.Certificates = append(st.Certificates, CertStatus{Name: c.Name, NotAfter: c.NotAfter, Issuer: c.Issuer})
 	}

@@ -342,8 +342,9 @@ func (d *deliveries) repeatDue() {
 		if err != nil {
 			continue
 		}
+		unread := int(max(d.store.UnreadCount(x.login), 1))
 		for _, dev := range devs {
-			d.push(dev, outItem{topic: "notify", payload: messaging.EncodeNotify(x.id, messaging.Critical, 1)})
+			d.push(dev, outItem{topic: "notify", payload: messaging.EncodeNotify(x.id, messaging.Critical, unread)})
 		}
 	}
 }

@@ -2,6 +2,9 @@ package appliance
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardline/wardline/store"
@@ -20,6 +23,23 @@ type Status struct {
 	Store        StoreStatus       `json:"store"`
 	Certificates []CertStatus      `json:"certificates"`
 	MQTT         MQTTStatus        `json:"mqtt"`
+	PID          int               `json:"pid,omitempty"`
+	RSSBytes     int64             `json:"rss_bytes,omitempty"` // resident memory of the appliance process
+}
+
+// residentBytes reads this process's resident set size from /proc.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // StoreStatus is the store part of Status.

@@ -29,6 +29,7 @@ func dial5(t *testing.T, b *Broker, id string, cfg func(*paho.ClientConfig), con
 			}
 		},
 		OnClientError: func(error) {},
+		PingHandler:   noPinger{},
 	}
 	if cfg != nil {
 		cfg(&cc)

@@ -53,6 +53,18 @@ func (s *Store) CriticalUnread(ctx context.Context) (map[string][]string, error)
 	return out, err
 }
 
+// UnreadCount returns how many messages a user has not read.
+func (s *Store) UnreadCount(login string) int64 {
+	var n int64
+	_ = s.View(func(r *Reader) error {
+		if b, err := r.Get(unreadCountKey(login)); err == nil && len(b) == 8 {
+			n = int64(binary.BigEndian.Uint64(b))
+		}
+		return nil
+	})
+	return n
+}
+
 // UserDevices returns the ids of a user's devices that are not revoked.
 func (s *Store) UserDevices(login string) ([]string, error) {
 	var ids []string

@@ -269,22 +269,31 @@ func (d *device) queueAck(id string) {
 	}
 }
 
-// ackLoop publishes the queued acks until stop is closed. It does not wait
-// for their PUBACKs (paho still keeps at most Receive Maximum in flight).
+// ackLoop publishes the queued acks until stop is closed, and then those
+// still queued. It does not wait for their PUBACKs (paho still keeps at
+// most Receive Maximum in flight).
 func (d *device) ackLoop(stop <-chan struct{}) {
 	topic := "wl/v1/" + d.id + "/out/ack"
 	var batch [][]byte
-	for {
+	flushBy := time.Time{} // once stopped: when to give up on the rest
+	for stopped := false; !stopped; {
 		select {
 		case <-stop:
-			return
+			stopped, flushBy = true, time.Now().Add(5*time.Second)
 		case <-d.ackKick:
 		}
 		d.ackMu.Lock()
 		batch, d.acks = d.acks, batch[:0]
 		d.ackMu.Unlock()
 		for _, b := range batch {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if d.lost.Load() {
+				break
+			}
+			by := time.Now().Add(30 * time.Second)
+			if stopped {
+				by = flushBy
+			}
+			ctx, cancel := context.WithDeadline(context.Background(), by)
 			_, err := d.cli.PublishWithOptions(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: b}, paho.PublishOptions{Method: paho.PublishMethod_AsyncSend})
 			cancel()
 			if err != nil {

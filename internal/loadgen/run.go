@@ -283,9 +283,9 @@ func (r *run) worker(ctx, pubCtx context.Context, s, w int, start, end time.Time
 	cfg := r.cfg
 	d := r.devs[s]
 	rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(s)<<20|uint64(w)))
-	var interval float64 // nanoseconds between this sender's sends
+	var interval float64 // nanoseconds between two sends of all senders
 	if cfg.Rate > 0 {
-		interval = float64(cfg.Senders) / cfg.Rate * 1e9
+		interval = 1e9 / cfg.Rate
 	}
 	topic := "wl/v1/" + d.id + "/out/send"
 	want := int32(1)
@@ -299,7 +299,9 @@ func (r *run) worker(ctx, pubCtx context.Context, s, w int, start, end time.Time
 	for ctx.Err() == nil {
 		seq := r.next[s].Add(1) - 1
 		if cfg.Rate > 0 {
-			at := start.Add(time.Duration(float64(seq) * interval))
+			// The senders take turns: send seq of sender s is the
+			// (seq*Senders + s)-th of the run.
+			at := start.Add(time.Duration(float64(seq*uint64(cfg.Senders)+uint64(s)) * interval))
 			if !at.Before(end) {
 				return
 			}

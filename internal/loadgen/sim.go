@@ -358,7 +358,13 @@ func (s *sim) showReply(payload []byte) {
 		for _, h := range hits {
 			switch {
 			case h["user"] != "":
-				s.printf("          user  %-20s %s %s %s\n", h["user"], h["name"], h["department"], h["title"])
+				var about []string
+				for _, k := range []string{"name", "department", "title"} {
+					if h[k] != "" {
+						about = append(about, h[k])
+					}
+				}
+				s.printf("          user  %-20s %s\n", h["user"], strings.Join(about, " · "))
 			case h["role"] != "":
 				s.printf("          role  %s\n", h["role"])
 			default:

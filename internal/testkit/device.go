@@ -115,12 +115,15 @@ func (a *Appliance) DialDevice(t testing.TB, id, secret string, tlsCfg *tls.Conf
 // Close disconnects the device.
 func (d *Device) Close() { _ = d.c.Disconnect(&paho.Disconnect{}) }
 
-// Publish sends v as JSON to the device's out/kind at QoS 1 and returns
-// the PUBACK's reason code.
+// Publish sends v as JSON (or as is, when it is a []byte) to the device's
+// out/kind at QoS 1 and returns the PUBACK's reason code.
 func (d *Device) Publish(kind string, v any) (byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
+	b, ok := v.([]byte)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return 0, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -134,20 +137,28 @@ func (d *Device) Publish(kind string, v any) (byte, error) {
 	return resp.ReasonCode, nil
 }
 
-// Expect waits for the next publish on in/<name> (others are skipped and
-// returned to no one) and returns it.
+// Expect waits for the next publish on in/<name> (others are skipped) and
+// returns it; it fails the test that dialled the device when none comes.
 func (d *Device) Expect(name string, timeout time.Duration) Received {
 	d.t.Helper()
+	r, ok := d.Next(name, timeout)
+	if !ok {
+		d.t.Fatalf("device %s: nothing on in/%s within %s", d.ID, name, timeout)
+	}
+	return r
+}
+
+// Next waits for the next publish on in/<name> (others are skipped).
+func (d *Device) Next(name string, timeout time.Duration) (Received, bool) {
 	deadline := time.After(timeout)
 	for {
 		select {
 		case r := <-d.In:
 			if strings.HasSuffix(r.Topic, "/in/"+name) {
-				return r
+				return r, true
 			}
 		case <-deadline:
-			d.t.Fatalf("device %s: nothing on in/%s within %s", d.ID, name, timeout)
-			return Received{}
+			return Received{}, false
 		}
 	}
 }
