@@ -66,4 +66,3 @@ func TestDeviceAPIBadInput(t *testing.T) {
 	d2 := mustDial(t, a, id, sec, false)
 	send(t, d2, map[string]any{"to": []map[string]string{{"user": "bob"}}, "body": "still working"})
 }
-
