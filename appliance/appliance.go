@@ -84,7 +84,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 
 	runCtx, stopAll := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAll()
-	errc := make(chan error, 4)
+	errc := make(chan error, 16) // room for every component
 	var wg sync.WaitGroup
 	run := func(name string, f func() error) {
 		wg.Add(1)
@@ -104,6 +104,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	run("admin socket", a.admin.serve)
 	run("audit of device sign-ins", func() error { return a.api.audit.run(runCtx) })
 	run("critical repeats", func() error { return a.api.out.runRepeats(runCtx) })
+	run("delivered notices", func() error { return a.api.out.runDrops(runCtx) })
 	run("retention", func() error { return a.runRetention(runCtx) })
 
 	select {

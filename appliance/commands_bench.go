@@ -19,10 +19,10 @@ import (
 
 func init() {
 	commands = append(commands,
-		command{path: "bench", args: "[--devices N] [--senders S] [--rate R] [--duration D] [--group-size G] [--idle] [--baseline]", nargs: 0, json: true,
-			summary: "load the running appliance with simulated devices and report throughput, latency, loss and memory", define: defineBench},
-		command{path: "sim", args: "--id DEV --secret S [--addr HOST:PORT] [--ca FILE] [--plain]", nargs: 0,
-			summary: "a simulated badge: print what reaches the device, send what you type", define: defineSim},
+		command{path: "bench", args: "[--devices N] [--rate R] ...", nargs: 0, json: true,
+			summary: "load the appliance with simulated devices; report throughput, latency, loss, RSS", define: defineBench},
+		command{path: "sim", args: "--id DEV --secret S [--addr A]", nargs: 0,
+			summary: "a simulated badge: show what arrives, send what you type", define: defineSim},
 	)
 }
 

@@ -60,6 +60,7 @@ type deliveries struct {
 	mu       sync.Mutex
 	boxes    map[string]*mailbox
 	critical map[string]map[string]time.Time // login -> critical unread message -> last notified
+	written  []store.Notice                  // receipts and commands written, to drop from the store
 }
 
 func newDeliveries(s *store.Store, net transport, log *slog.Logger, repeat time.Duration) *deliveries {
@@ -160,17 +161,6 @@ func (d *deliveries) kick(mb *mailbox) {
 // drain writes a mailbox's items in order until it is empty or the device
 // is gone.
 func (d *deliveries) drain(mb *mailbox) {
-	var drop store.DropNotices
-	defer func() {
-		if len(drop.Receipts)+len(drop.Cmds) > 0 {
-			drop.By, drop.Device = audit.System, mb.device
-			d.store.Submit(drop, func(err error) {
-				if err != nil {
-					d.log.Warn("dropping delivered notices", "device", mb.device, "err", err)
-				}
-			})
-		}
-	}()
 	for {
 		mb.mu.Lock()
 		if len(mb.items) == 0 || mb.closed {
@@ -205,11 +195,38 @@ func (d *deliveries) drain(mb *mailbox) {
 			mb.mu.Unlock()
 			return
 		}
-		if it.receipt != nil {
-			drop.Receipts = append(drop.Receipts, *it.receipt)
+		if it.receipt != nil || it.cmd != nil {
+			d.mu.Lock()
+			d.written = append(d.written, store.Notice{Device: mb.device, Receipt: it.receipt, Cmd: it.cmd})
+			d.mu.Unlock()
 		}
-		if it.cmd != nil {
-			drop.Cmds = append(drop.Cmds, *it.cmd)
+	}
+}
+
+// runDrops removes written receipts and commands from the store in one
+// command every quarter second, rather than one per notice.
+func (d *deliveries) runDrops(ctx context.Context) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		d.mu.Lock()
+		batch := d.written
+		d.written = nil
+		d.mu.Unlock()
+		for len(batch) > 0 {
+			n := min(len(batch), 512)
+			cmd := store.DropNotices{By: audit.System, Notices: batch[:n]}
+			batch = batch[n:]
+			d.store.Submit(cmd, func(err error) {
+				if err != nil {
+					d.log.Warn("dropping delivered notices from the store", "err", err)
+				}
+			})
 		}
 	}
 }

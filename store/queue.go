@@ -97,23 +97,32 @@ func (s *Store) DeviceQueue(ctx context.Context, dev string) (Queue, error) {
 	return q, nil
 }
 
-// DropNotices removes receipts and commands that were written to a device's
-// connection. (Messages stay until the device acks them delivered.)
+// Notice is a receipt or command that was written to a device's
+// connection.
+type Notice struct {
+	Device  string
+	Receipt *Receipt
+	Cmd     *DeviceCmd
+}
+
+// DropNotices removes receipts and commands that were written to devices'
+// connections, for many devices at once. (Messages stay until the device
+// acks them delivered.)
 type DropNotices struct {
-	By       audit.Actor
-	Device   string
-	Receipts []Receipt
-	Cmds     []DeviceCmd
+	By      audit.Actor
+	Notices []Notice
 }
 
 // Event implements Command.
 func (c DropNotices) Event() audit.Event {
-	objs := []string{"device:" + c.Device}
-	for _, r := range c.Receipts {
-		objs = append(objs, "receipt:"+r.Message+"/"+r.User+"/"+string(r.State))
-	}
-	for _, cmd := range c.Cmds {
-		objs = append(objs, "cmd:"+strings.TrimSuffix(cmd.Cmd+"/"+cmd.Message, "/"))
+	objs := make([]string, 0, len(c.Notices))
+	for _, n := range c.Notices {
+		switch {
+		case n.Receipt != nil:
+			objs = append(objs, "receipt:"+n.Device+"/"+n.Receipt.Message+"/"+n.Receipt.User+"/"+string(n.Receipt.State))
+		case n.Cmd != nil:
+			objs = append(objs, "cmd:"+n.Device+"/"+strings.TrimSuffix(n.Cmd.Cmd+"/"+n.Cmd.Message, "/"))
+		}
 	}
 	return c.By.Event("device.notices_sent", objs...)
 }
@@ -121,19 +130,21 @@ func (c DropNotices) Event() audit.Event {
 // Apply implements Command. A receipt is dropped only if it still holds the
 // state that was sent (a newer one waits for its own delivery).
 func (c DropNotices) Apply(tx *Txn) error {
-	for _, r := range c.Receipts {
-		k := queueRcptKey(c.Device, r.Message, r.User)
-		b, err := tx.Get(k)
-		if err != nil {
-			continue
+	for _, n := range c.Notices {
+		if r := n.Receipt; r != nil {
+			k := queueRcptKey(n.Device, r.Message, r.User)
+			b, err := tx.Get(k)
+			if err != nil {
+				continue
+			}
+			var cur Receipt
+			if json.Unmarshal(b, &cur) == nil && cur.State == r.State {
+				tx.Delete(k)
+			}
 		}
-		var cur Receipt
-		if json.Unmarshal(b, &cur) == nil && cur.State == r.State {
-			tx.Delete(k)
+		if n.Cmd != nil {
+			tx.Delete(queueCmdKey(n.Device, n.Cmd.Message))
 		}
-	}
-	for _, cmd := range c.Cmds {
-		tx.Delete(queueCmdKey(c.Device, cmd.Message))
 	}
 	return nil
 }
