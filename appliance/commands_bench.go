@@ -80,9 +80,11 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 			return err
 		}
 		rep.Setup = &setup
-		pid, err := loadgen.SocketOwner(socketPath(cfg.DataDir))
-		if err != nil {
-			fmt.Fprintf(c.stderr, "wardline: the appliance's memory and CPU are not reported: %v\n", err)
+		pid := st.PID // the appliance's process, for its RSS and CPU time
+		if pid == 0 { // an appliance older than Status.PID: the admin socket's owner
+			if pid, err = loadgen.SocketOwner(socketPath(cfg.DataDir)); err != nil {
+				fmt.Fprintf(c.stderr, "wardline: the appliance's memory and CPU are not reported: %v\n", err)
+			}
 		}
 		run := loadgen.Config{Target: loadgen.Appliance, Addr: mqttAddr, TLS: tlsCfg, Devices: setup.Devices, Senders: *senders,
 			Rate: *rate, Inflight: *inflight, Duration: *duration, Body: *body, GroupSize: *group, Group: setup.Group,

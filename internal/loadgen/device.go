@@ -270,16 +270,20 @@ func (d *device) queueAck(id string) {
 }
 
 // ackLoop publishes the queued acks until stop is closed, and then those
-// still queued. It does not wait for their PUBACKs (paho still keeps at
-// most Receive Maximum in flight).
+// still queued, and waits (at most ackFlush after stop) until the target
+// acknowledged them all: a connection closed with acks still unread would
+// leave their messages undelivered, to come again on the next run.
 func (d *device) ackLoop(stop <-chan struct{}) {
 	topic := "wl/v1/" + d.id + "/out/ack"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
 	var batch [][]byte
-	flushBy := time.Time{} // once stopped: when to give up on the rest
 	for stopped := false; !stopped; {
 		select {
 		case <-stop:
-			stopped, flushBy = true, time.Now().Add(5*time.Second)
+			stopped = true
+			time.AfterFunc(ackFlush, cancel)
 		case <-d.ackKick:
 		}
 		d.ackMu.Lock()
@@ -289,22 +293,27 @@ func (d *device) ackLoop(stop <-chan struct{}) {
 			if d.lost.Load() {
 				break
 			}
-			by := time.Now().Add(30 * time.Second)
-			if stopped {
-				by = flushBy
-			}
-			ctx, cancel := context.WithDeadline(context.Background(), by)
-			_, err := d.cli.PublishWithOptions(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: b}, paho.PublishOptions{Method: paho.PublishMethod_AsyncSend})
-			cancel()
-			if err != nil {
-				d.r.ackErrors.Add(1)
-			} else {
-				d.r.acksSent.Add(1)
-			}
+			// paho keeps at most the target's Receive Maximum in flight;
+			// the rest wait in their goroutines.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pctx, pcancel := context.WithTimeout(ctx, time.Minute)
+				defer pcancel()
+				if _, err := d.cli.Publish(pctx, &paho.Publish{Topic: topic, QoS: 1, Payload: b}); err != nil {
+					d.r.ackErrors.Add(1)
+				} else {
+					d.r.acksSent.Add(1)
+				}
+			}()
 		}
 		clear(batch)
 	}
+	wg.Wait()
 }
+
+// ackFlush is how long a run waits at its end for its acks' PUBACKs.
+const ackFlush = 10 * time.Second
 
 // parseBody reads "bench SENDER SEQ UNIXNANOS" at the start of a body.
 func parseBody(b []byte) (sender int, seq uint64, sentAt int64, ok bool) {

@@ -141,8 +141,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			return mib(x.PID, x.RSSPeak) + " / " + mib(x.PID, x.RSSEnd)
 		})
 		row("RSS per device", func(x *Result) string {
-			if x.PID == 0 {
-				return "-"
+			if x.PID == 0 || x.RSSPerDevice == 0 {
+				return "-" // no PID, or the RSS did not grow (the devices were known)
 			}
 			return fmt.Sprintf("%.1f KiB", float64(x.RSSPerDevice)/1024)
 		})

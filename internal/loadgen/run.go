@@ -58,9 +58,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.RSSBefore = rss.now()
 	stop := make(chan struct{})
 	var ackers sync.WaitGroup
-	defer func() {
-		close(stop)
+	var stopOnce sync.Once
+	flushAcks := func() {
+		stopOnce.Do(func() { close(stop) })
 		ackers.Wait()
+	}
+	defer func() {
+		flushAcks()
 		r.closeAll()
 	}()
 
@@ -104,6 +108,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Fprintf(cfg.Progress, "%s: %d messages of earlier runs arrived in %.1fs before sending\n", cfg.Target, res.Drained, res.DrainSeconds)
 	}
 	window, benchCPU, targetCPU := r.send(ctx)
+	flushAcks() // so that the ack counts are final
 	res.WindowSeconds = round3(window.Seconds())
 	res.BenchCPUPercent = cpuPercent(benchCPU, window)
 	if cfg.PID != 0 {
