@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/wardline/wardline/audit"
@@ -22,7 +23,8 @@ type adminAPI struct {
 	store   *store.Store
 	log     *slog.Logger
 	status  func(context.Context) Status
-	devices *deliveries // nil when the appliance is not running
+	devices *deliveries  // nil when the appliance is not running
+	access  *accessCache // cleared on every change of a device or user; nil when not running
 }
 
 // handler routes the admin API.
@@ -47,6 +49,9 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("POST /v1/roles", a.addGroup(true))
 	mux.HandleFunc("GET /v1/roles", a.listGroups(true))
 	mux.HandleFunc("POST /v1/roles/{name}/members", a.changeMembers(true))
+	// Profiles for support engineers, on the owner-only admin socket alone.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	return mux
 }
 
@@ -159,7 +164,9 @@ func (a *adminAPI) setEnabled(enabled bool) http.HandlerFunc {
 			return
 		}
 		cmd := &store.SetUserEnabled{By: actorFrom(r.Context()), Login: login, Enabled: enabled}
-		if err := a.store.Apply(r.Context(), cmd); err != nil {
+		err = a.store.Apply(r.Context(), cmd)
+		a.access.invalidate()
+		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}

@@ -76,7 +76,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
-		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out}).handler()}
+		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out, access: a.api.access}).handler()}
 	if err := a.admin.listen(); err != nil {
 		a.httpLn.Close()
 		return err
@@ -222,7 +222,7 @@ func defaultName(cfg Config, names []string) string {
 // enrolled devices authenticate, their publishes become store commands, and
 // committed messages are delivered from each device's queue.
 func (a *Appliance) startBroker() error {
-	a.api = &deviceAPI{store: a.store, audit: newAuthAuditor(a.store), log: a.log.With("component", "devices"),
+	a.api = &deviceAPI{store: a.store, access: newAccessCache(a.store), audit: newAuthAuditor(a.store), log: a.log.With("component", "devices"),
 		maxBody: a.cfg.Messaging.MaxBody, now: time.Now}
 	b, err := broker.New(broker.Options{
 		TLSAddr: a.cfg.MQTT.Addr, PlainAddr: a.cfg.MQTT.PlainAddr, TLSConfig: a.certs.TLSConfig(),

@@ -19,6 +19,7 @@ import (
 // commands into deliveries. It implements broker.Handler.
 type deviceAPI struct {
 	store   *store.Store
+	access  *accessCache
 	out     *deliveries
 	audit   *authAuditor
 	log     *slog.Logger
@@ -65,11 +66,11 @@ func storeFailure(err error) broker.Ack {
 
 // Online implements broker.Handler.
 func (a *deviceAPI) Online(dev string) {
-	d, _, err := a.store.DeviceAccess(dev)
-	if err != nil {
+	d, err := a.access.get(dev)
+	if err != nil || !d.active {
 		return
 	}
-	a.out.online(dev, d.User)
+	a.out.online(dev, d.user)
 }
 
 // Offline implements broker.Handler.
@@ -80,12 +81,12 @@ func (a *deviceAPI) AuthFailed(dev, remote, reason string) { a.audit.record(dev,
 
 // Publish implements broker.Handler.
 func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
-	d, u, err := a.store.DeviceAccess(p.DeviceID)
-	if err != nil || !d.Active() || (d.User != "" && !u.Enabled) {
+	d, err := a.access.get(p.DeviceID)
+	if err != nil || !d.active {
 		done(broker.Ack{Reason: reasonNotAuthz})
 		return
 	}
-	by := audit.Actor{User: d.User, Device: d.ID, Source: p.Remote}
+	by := audit.Actor{User: d.user, Device: d.id, Source: p.Remote}
 	switch p.Kind {
 	case "send":
 		a.send(p, by, done)

@@ -121,7 +121,9 @@ func (a *adminAPI) enrollDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	secret := newDeviceSecret()
 	d.SecretHash = store.HashSecret(key, []byte(secret))
-	if err := a.store.Apply(r.Context(), store.EnrollDevice{By: actorFrom(r.Context()), Device: d}); err != nil {
+	err = a.store.Apply(r.Context(), store.EnrollDevice{By: actorFrom(r.Context()), Device: d})
+	a.access.invalidate()
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -158,7 +160,9 @@ func (a *adminAPI) revokeDevice(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &directory.FieldError{Field: "id", Reason: "is not a device id"})
 		return
 	}
-	if err := a.store.Apply(r.Context(), store.RevokeDevice{By: actorFrom(r.Context()), ID: id}); err != nil {
+	err := a.store.Apply(r.Context(), store.RevokeDevice{By: actorFrom(r.Context()), ID: id})
+	a.access.invalidate()
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}

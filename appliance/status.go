@@ -51,6 +51,8 @@ type StoreStatus struct {
 	FailedCommits uint64  `json:"failed_commits"`
 	Refused       uint64  `json:"refused_disk_full"`
 	SyncSeconds   float64 `json:"sync_seconds"`
+	// CommitMillis counts commits by duration: "<=1", "<=2", … and ">250" milliseconds.
+	CommitMillis map[string]uint64 `json:"commit_ms"`
 }
 
 // CertStatus is one managed certificate.
@@ -68,8 +70,16 @@ type MQTTStatus struct {
 // storeStatus fills StoreStatus from the store.
 func storeStatus(st *store.Store) StoreStatus {
 	s := st.Stats()
-	return StoreStatus{KeyID: st.KeyID(), AuditEvents: s.AuditSeq, Commits: s.Commits, Commands: s.Commands,
-		FailedCommits: s.FailedCommits, Refused: s.Refused, SyncSeconds: s.SyncTime.Seconds()}
+	ss := StoreStatus{KeyID: st.KeyID(), AuditEvents: s.AuditSeq, Commits: s.Commits, Commands: s.Commands,
+		FailedCommits: s.FailedCommits, Refused: s.Refused, SyncSeconds: s.SyncTime.Seconds(), CommitMillis: map[string]uint64{}}
+	for i, n := range s.CommitTimes {
+		key := ">" + strconv.Itoa(int(store.CommitBuckets[len(store.CommitBuckets)-1].Milliseconds()))
+		if i < len(store.CommitBuckets) {
+			key = "<=" + strconv.Itoa(int(store.CommitBuckets[i].Milliseconds()))
+		}
+		ss.CommitMillis[key] = n
+	}
+	return ss
 }
 
 // offlineStatus is the status of a stopped instance, read from its store.

@@ -120,7 +120,9 @@ func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 	}
 	start := time.Now()
 	err := btx.Commit()
-	s.stats.syncNanos.Add(uint64(time.Since(start)))
+	took := time.Since(start)
+	s.stats.syncNanos.Add(uint64(took))
+	s.stats.observeCommit(took)
 	if err != nil {
 		s.head = *base
 		err = s.writeError(err)

@@ -13,7 +13,7 @@ const (
 	keyDeviceHMAC    = "meta/device-hmac"  // the key device secrets are hashed with
 	keyPurgeCursor   = "meta/purge-cursor" // the last message id retention has passed
 	prefixDevice     = "dev/"              // + device id: JSON Device
-	prefixUserDevice = "udev/"             // + login/device id: index of a user's active devices
+	prefixUserDevice = "udevs/"            // + login: JSON list of the user's active device ids
 	prefixGroup      = "grp/"              // + name: JSON Group
 	prefixRole       = "role/"             // + name: JSON Group (a role's fixed members)
 	prefixConv       = "cnv/"              // + id: JSON messaging.Conversation

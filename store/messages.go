@@ -26,9 +26,11 @@ type Delivery struct {
 // recipientState is a recipient's delivery state of a message (read on
 // one device counts for all of the user's devices).
 type recipientState struct {
-	State       messaging.State `json:"state"`
-	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
-	ReadAt      time.Time       `json:"read_at,omitzero"`
+	State       messaging.State    `json:"state"`
+	From        string             `json:"from,omitempty"`     // the sender, so that an ack need not read the message
+	Priority    messaging.Priority `json:"priority,omitempty"` // likewise
+	DeliveredAt time.Time          `json:"delivered_at,omitzero"`
+	ReadAt      time.Time          `json:"read_at,omitzero"`
 }
 
 func messageKey(id string) []byte           { return []byte(prefixMessage + id) }
@@ -211,7 +213,7 @@ func (c *SendMessage) Apply(tx *Txn) error {
 	}
 	c.Unread = map[string]int64{}
 	for _, login := range m.Recipients {
-		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued}); err != nil {
+		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority}); err != nil {
 			return err
 		}
 		c.Unread[login] = addUnread(tx, login, 1)
@@ -372,13 +374,17 @@ func (c *AckMessage) Apply(tx *Txn) error {
 	if err := putJSON(tx, recipientKey(c.ID, login), st); err != nil {
 		return err
 	}
-	m, err := getMessage(tx, c.ID)
-	if err != nil {
-		return err
+	from, priority := st.From, st.Priority
+	if from == "" { // a record from before the sender was kept in it
+		m, err := getMessage(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		from, priority = m.From, m.Priority
 	}
-	c.CriticalRead = next == messaging.Read && m.Priority == messaging.Critical
+	c.CriticalRead = next == messaging.Read && priority == messaging.Critical
 	c.Receipt = Receipt{Message: c.ID, User: login, State: next, At: tx.Now()}
-	devs, err := userDevices(tx, m.From)
+	devs, err := userDevices(tx, from)
 	if err != nil {
 		return err
 	}

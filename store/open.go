@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/wardline/wardline/audit"
 )
@@ -44,7 +45,7 @@ type Options struct {
 	// MaxBatch caps the commands that share one transaction and one fsync.
 	// Zero means 256.
 	MaxBatch int
-	// MemTableSize is Badger's memtable size; zero means 16 MiB.
+	// MemTableSize is Badger's memtable size; zero means 64 MiB.
 	MemTableSize int64
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -106,7 +107,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MaxBatch = 256
 	}
 	if opts.MemTableSize == 0 {
-		opts.MemTableSize = 16 << 20
+		opts.MemTableSize = 64 << 20
 	}
 	if err := prepareDir(opts.Dir); err != nil {
 		return nil, err
@@ -211,16 +212,17 @@ func badgerOptions(dir string, key []byte, memTable int64, log *slog.Logger) bad
 		WithEncryptionKey(key).
 		WithEncryptionKeyRotationDuration(10 * 24 * time.Hour).
 		WithIndexCacheSize(16 << 20). // required with encryption (badger#1832)
-		WithBlockCacheSize(32 << 20).
+		WithBlockCacheSize(64 << 20).
+		WithCompression(options.None). // records are small JSON; compression cost more CPU than it saved disk
 		WithSyncWrites(true).
 		WithMemTableSize(memTable).
 		WithValueThreshold(min(256<<10, memTable/8)). // keep records in the LSM tree: a failed vlog fsync is only logged
-		WithNumMemtables(3).
+		WithNumMemtables(2).
 		WithValueLogFileSize(64 << 20).
-		WithBaseTableSize(2 << 20).
+		WithBaseTableSize(8 << 20).
 		WithNumCompactors(2).
-		WithNumLevelZeroTables(4).
-		WithNumLevelZeroTablesStall(8).
+		WithNumLevelZeroTables(8).
+		WithNumLevelZeroTablesStall(16).
 		WithCompactL0OnClose(false).
 		WithLogger(badgerLogger{log})
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/wardline/wardline/audit"
@@ -113,18 +113,20 @@ type DropNotices struct {
 	Notices []Notice
 }
 
-// Event implements Command.
+// Event implements Command. It names the devices, not every notice: this
+// is bookkeeping of what reached them, and it runs four times a second.
 func (c DropNotices) Event() audit.Event {
-	objs := make([]string, 0, len(c.Notices))
+	seen := map[string]bool{}
+	var objs []string
 	for _, n := range c.Notices {
-		switch {
-		case n.Receipt != nil:
-			objs = append(objs, "receipt:"+n.Device+"/"+n.Receipt.Message+"/"+n.Receipt.User+"/"+string(n.Receipt.State))
-		case n.Cmd != nil:
-			objs = append(objs, "cmd:"+n.Device+"/"+strings.TrimSuffix(n.Cmd.Cmd+"/"+n.Cmd.Message, "/"))
+		if !seen[n.Device] {
+			seen[n.Device] = true
+			objs = append(objs, "device:"+n.Device)
 		}
 	}
-	return c.By.Event("device.notices_sent", objs...)
+	e := c.By.Event("device.notices_sent", objs...)
+	e.Reason = strconv.Itoa(len(c.Notices)) + " receipts and commands delivered"
+	return e
 }
 
 // Apply implements Command. A receipt is dropped only if it still holds the
