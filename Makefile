@@ -7,6 +7,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X github.com/wardline/wardline/appliance.Version=$(VERSION)
 BIN      := bin/wardline
 RUNFLAGS ?=
+FUZZTIME ?= 30s
 
 .PHONY: help build run test lint deps unit bench fuzz clean
 
@@ -37,8 +38,7 @@ bench: ## the benchmarks quoted in the issues' closing notes
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./store/
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@for t in $$($(GO) test -list 'Fuzz.*' ./... | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{f=f" "$$1} /^ok/{if(f!="")print $$2":"f; f=""}'); do \
-	  pkg=$${t%%:*}; for f in $${t#*:}; do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg || exit 1; done; done
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 clean: ## remove build output (never the data directory)
 	rm -rf bin dist

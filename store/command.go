@@ -33,6 +33,7 @@ type Command interface {
 // applied before it.
 type Txn struct {
 	btx    *badger.Txn
+	cache  *readCache // nil outside the committer
 	now    time.Time
 	writes map[string]*write
 	events []audit.Event
@@ -58,7 +59,17 @@ func (t *Txn) Get(key []byte) ([]byte, error) {
 		}
 		return bytes.Clone(w.val), nil
 	}
-	return getValue(t.btx, key)
+	if t.cache == nil {
+		return getValue(t.btx, key)
+	}
+	if v, ok := t.cache.get(string(key)); ok {
+		return bytes.Clone(v), nil
+	}
+	v, err := getValue(t.btx, key)
+	if err == nil {
+		t.cache.fill(string(key), v)
+	}
+	return v, err
 }
 
 // Set stores val under key.

@@ -77,23 +77,36 @@ func (s *Store) commit(batch []*request) {
 	var done []pending
 	for _, r := range batch {
 		p, err := s.applyOne(btx, r)
-		if errors.Is(err, badger.ErrTxnTooBig) && len(done) > 0 {
-			// Commit what fits, then start a new transaction with this command.
-			s.finish(btx, done, &base)
-			done, btx = nil, s.db.NewTransaction(true)
-			p, err = s.applyOne(btx, r)
-		}
-		if err != nil {
-			// btx holds part of this command's writes: start again without it.
-			r.answer(s.writeError(err))
-			btx.Discard()
-			btx, s.head = s.db.NewTransaction(true), base
-			done = s.reapply(btx, done)
+		if err == nil {
+			done = append(done, p)
 			continue
 		}
-		done = append(done, p)
+		// btx holds part of this command's writes: rebuild it without them.
+		btx = s.rebuild(btx, &done, base)
+		if errors.Is(err, badger.ErrTxnTooBig) && len(done) > 0 {
+			// Commit what fits, then try this command in a transaction of its own.
+			s.finish(btx, done, &base)
+			done, btx = nil, s.db.NewTransaction(true)
+			if p, err = s.applyOne(btx, r); err == nil {
+				done = append(done, p)
+				continue
+			}
+			btx = s.rebuild(btx, &done, base)
+		}
+		r.answer(s.writeError(err))
 	}
 	s.finish(btx, done, &base)
+}
+
+// rebuild discards btx and returns a new transaction holding the commands
+// of done again (those that fail now are answered and dropped).
+func (s *Store) rebuild(btx *badger.Txn, done *[]pending, base audit.Head) *badger.Txn {
+	btx.Discard()
+	s.cache.discarded()
+	s.head = base
+	btx = s.db.NewTransaction(true)
+	*done = s.reapply(btx, *done)
+	return btx
 }
 
 // reapply applies again, to a fresh transaction, the commands of a batch
@@ -116,6 +129,7 @@ func (s *Store) reapply(btx *badger.Txn, done []pending) []pending {
 func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 	defer btx.Discard()
 	if len(done) == 0 {
+		s.cache.discarded()
 		return
 	}
 	start := time.Now()
@@ -124,6 +138,7 @@ func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 	s.stats.syncNanos.Add(uint64(took))
 	s.stats.observeCommit(took)
 	if err != nil {
+		s.cache.discarded()
 		s.head = *base
 		err = s.writeError(err)
 		for _, p := range done {
@@ -132,6 +147,7 @@ func (s *Store) finish(btx *badger.Txn, done []pending, base *audit.Head) {
 		s.stats.failedCommits.Add(1)
 		return
 	}
+	s.cache.committed()
 	*base = s.head
 	s.stats.auditSeq.Store(s.head.Seq)
 	s.stats.commits.Add(1)
@@ -153,7 +169,7 @@ func (s *Store) writeError(err error) error {
 // when it succeeds, only its audit event (outcome failed) when it fails. It
 // returns an error only when btx cannot take the writes.
 func (s *Store) applyOne(btx *badger.Txn, r *request) (pending, error) {
-	tx := &Txn{btx: btx, now: s.now().UTC(), writes: map[string]*write{}}
+	tx := &Txn{btx: btx, cache: s.cache, now: s.now().UTC(), writes: map[string]*write{}}
 	cmdErr := r.cmd.Apply(tx)
 	ev := r.cmd.Event()
 	events := tx.events
@@ -190,6 +206,7 @@ func (s *Store) applyOne(btx *badger.Txn, r *request) (pending, error) {
 		} else {
 			err = btx.Set([]byte(k), w.val)
 		}
+		s.cache.wrote(k, w.val, w.del) // even when Set failed: the batch is rebuilt without it
 		if err != nil {
 			return pending{}, err
 		}

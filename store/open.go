@@ -45,7 +45,7 @@ type Options struct {
 	// MaxBatch caps the commands that share one transaction and one fsync.
 	// Zero means 256.
 	MaxBatch int
-	// MemTableSize is Badger's memtable size; zero means 64 MiB.
+	// MemTableSize is Badger's memtable size; zero means 32 MiB.
 	MemTableSize int64
 	Logger       *slog.Logger
 	Now          func() time.Time
@@ -80,6 +80,7 @@ type Store struct {
 	once    sync.Once
 
 	head  audit.Head // end of the audit chain, owned by the committer
+	cache *readCache // hot records, owned by the committer
 	stats stats
 }
 
@@ -107,7 +108,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MaxBatch = 256
 	}
 	if opts.MemTableSize == 0 {
-		opts.MemTableSize = 64 << 20
+		opts.MemTableSize = 32 << 20
 	}
 	if err := prepareDir(opts.Dir); err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, key: key}
+	s := &Store{opts: opts, log: opts.Logger, now: opts.Now, key: key, cache: newReadCache()}
 	if err := s.openDB(); err != nil {
 		return nil, err
 	}
