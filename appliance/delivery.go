@@ -27,7 +27,7 @@ type outItem struct {
 	full    bool   // topic is a full topic (MQTT 5 response topic)
 	payload []byte
 	corr    []byte
-	msgID   string           // for in/msg: sent at most once per connection
+	msgID   string           // for in/msg and in/notify: the message, to send it once per connection
 	receipt *store.Receipt   // for in/receipt: dropped from the store queue once written
 	cmd     *store.DeviceCmd // for in/cmd recall: dropped once written
 }
@@ -41,10 +41,9 @@ type mailbox struct {
 
 	mu      sync.Mutex
 	items   []outItem
-	loading bool            // the stored queue is being read; live items wait behind it
-	held    []outItem       // live items that came while loading
-	running bool            // a drain goroutine is at work
-	sent    map[string]bool // message ids written on this connection
+	loading bool      // the stored queue is being read; live items wait behind it
+	held    []outItem // live items that came while loading
+	running bool      // a drain goroutine is at work
 	closed  bool
 }
 
@@ -74,7 +73,7 @@ func (d *deliveries) connected(id string) bool { return d.net.Connected(id) }
 // online opens a mailbox for a device that connected and subscribed, and
 // fills it with what the store holds for it, in order.
 func (d *deliveries) online(dev, user string) {
-	mb := &mailbox{device: dev, user: user, loading: true, sent: map[string]bool{}}
+	mb := &mailbox{device: dev, user: user, loading: true}
 	d.mu.Lock()
 	if old := d.boxes[dev]; old != nil {
 		old.close()
@@ -98,8 +97,19 @@ func (d *deliveries) online(dev, user string) {
 			c := q.Cmds[i]
 			items = append(items, outItem{topic: "cmd", payload: messaging.EncodeRecallCmd(c.Message), cmd: &c})
 		}
+		// A message committed while the queue was read can be both in it and
+		// held: send it once. After this, each message is pushed once.
+		loaded := map[string]bool{}
+		for _, m := range q.Messages {
+			loaded[m.ID] = true
+		}
 		mb.mu.Lock()
-		mb.items = append(append(mb.items, items...), mb.held...)
+		for _, it := range mb.held {
+			if it.msgID == "" || !loaded[it.msgID] {
+				items = append(items, it)
+			}
+		}
+		mb.items = append(mb.items, items...)
 		mb.held, mb.loading = nil, false
 		mb.mu.Unlock()
 		d.kick(mb)
@@ -170,14 +180,7 @@ func (d *deliveries) drain(mb *mailbox) {
 		}
 		it := mb.items[0]
 		mb.items = mb.items[1:]
-		skip := it.msgID != "" && it.topic == "msg" && mb.sent[it.msgID]
-		if it.msgID != "" && it.topic == "msg" {
-			mb.sent[it.msgID] = true
-		}
 		mb.mu.Unlock()
-		if skip {
-			continue
-		}
 		topic := broker.InTopic(mb.device, it.topic)
 		if it.full {
 			topic = it.topic
