@@ -16,6 +16,7 @@ import (
 // transport is what delivery needs of the broker.
 type transport interface {
 	Deliver(ctx context.Context, deviceID string, m broker.Outgoing) error
+	DeliverBatch(ctx context.Context, deviceID string, ms []broker.Outgoing) (int, error)
 	Disconnect(deviceID string) bool
 	Connected(deviceID string) bool
 }
@@ -168,8 +169,11 @@ func (d *deliveries) kick(mb *mailbox) {
 	go d.drain(mb)
 }
 
+// drainBatch is how many items a drain writes at once (one system call).
+const drainBatch = 64
+
 // drain writes a mailbox's items in order until it is empty or the device
-// is gone.
+// is gone, several at a time.
 func (d *deliveries) drain(mb *mailbox) {
 	for {
 		mb.mu.Lock()
@@ -178,19 +182,30 @@ func (d *deliveries) drain(mb *mailbox) {
 			mb.mu.Unlock()
 			return
 		}
-		it := mb.items[0]
-		mb.items = mb.items[1:]
+		batch := append([]outItem(nil), mb.items[:min(len(mb.items), drainBatch)]...)
+		mb.items = mb.items[len(batch):]
 		mb.mu.Unlock()
-		topic := broker.InTopic(mb.device, it.topic)
-		if it.full {
-			topic = it.topic
+		out := make([]broker.Outgoing, len(batch))
+		for i, it := range batch {
+			topic := broker.InTopic(mb.device, it.topic)
+			if it.full {
+				topic = it.topic
+			}
+			out[i] = broker.Outgoing{Topic: topic, Payload: it.payload, CorrelationData: it.corr}
 		}
 		ctx, cancel := context.WithTimeout(d.runCtx, 30*time.Second)
-		err := d.net.Deliver(ctx, mb.device, broker.Outgoing{Topic: topic, Payload: it.payload, CorrelationData: it.corr})
+		n, err := d.net.DeliverBatch(ctx, mb.device, out)
 		cancel()
+		for _, it := range batch[:n] {
+			if it.receipt != nil || it.cmd != nil {
+				d.mu.Lock()
+				d.written = append(d.written, store.Notice{Device: mb.device, Receipt: it.receipt, Cmd: it.cmd})
+				d.mu.Unlock()
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, broker.ErrNotConnected) && !errors.Is(err, context.Canceled) {
-				d.log.Warn("delivery to a device failed", "device", mb.device, "topic", it.topic, "err", err)
+				d.log.Warn("delivery to a device failed", "device", mb.device, "err", err)
 			}
 			mb.close() // the rest waits in the store for the next connection
 			mb.mu.Lock()
@@ -198,10 +213,10 @@ func (d *deliveries) drain(mb *mailbox) {
 			mb.mu.Unlock()
 			return
 		}
-		if it.receipt != nil || it.cmd != nil {
-			d.mu.Lock()
-			d.written = append(d.written, store.Notice{Device: mb.device, Receipt: it.receipt, Cmd: it.cmd})
-			d.mu.Unlock()
+		if n < len(batch) { // the device's window filled up: the rest go first next time
+			mb.mu.Lock()
+			mb.items = append(batch[n:len(batch):len(batch)], mb.items...)
+			mb.mu.Unlock()
 		}
 	}
 }

@@ -213,3 +213,16 @@ func (b *Broker) Disconnect(deviceID string) bool {
 	cl.Stop(packets.ErrAdministrativeAction)
 	return true
 }
+
+// writeRaw writes already encoded packets to the device under the client's
+// write lock, so that they never interleave with mochi's own writes (which
+// take the same lock). The connection's write deadline applies.
+func (c *devConn) writeRaw(b []byte) error {
+	if c.cl.Closed() {
+		return mqtt.ErrConnectionClosed
+	}
+	c.cl.Lock()
+	defer c.cl.Unlock()
+	_, err := c.cl.Net.Conn.Write(b)
+	return err
+}

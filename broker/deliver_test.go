@@ -2,7 +2,9 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +182,56 @@ func TestDeliverWriteTimeout(t *testing.T) {
 	if b.Connected("dev_a") {
 		t.Error("stuck device still connected")
 	}
+}
+
+// TestDeliverBatch writes several messages with one write: they arrive in
+// order with distinct ids, and a batch larger than the device's window
+// stops where the window is full.
+func TestDeliverBatch(t *testing.T) {
+	b := startBroker(t, Options{})
+	c := rawDevice(t, b, 5, "dev_a", connectPacketProps("dev_a", "secret-a", []byte{0x21, 0, 3})) // Receive Maximum 3
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ms []Outgoing
+	for i := range 5 {
+		ms = append(ms, Outgoing{Topic: InTopic("dev_a", "msg"), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	n, err := b.DeliverBatch(ctx, "dev_a", ms)
+	if err != nil || n != 3 {
+		t.Fatalf("DeliverBatch of 5 with a window of 3: %d, %v", n, err)
+	}
+	seen := map[uint16]bool{}
+	for i := range 3 {
+		h, id, payload := readPublishPayload(c)
+		if h != 0x32 || seen[id] || payload != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("publish %d: header %#x id %d payload %s", i, h, id, payload)
+		}
+		seen[id] = true
+		c.send(pubackPacket(id))
+	}
+	n, err = b.DeliverBatch(ctx, "dev_a", ms[3:])
+	if err != nil || n != 2 {
+		t.Fatalf("the rest: %d, %v", n, err)
+	}
+	for i := 3; i < 5; i++ {
+		if _, _, payload := readPublishPayload(c); payload != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("publish %d: %s", i, payload)
+		}
+	}
+	if _, err := b.DeliverBatch(ctx, "dev_nobody", ms); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("to an absent device: %v", err)
+	}
+}
+
+// readPublishPayload reads an MQTT 5 QoS 1 PUBLISH without properties.
+func readPublishPayload(c *rawConn) (hdr byte, id uint16, payload string) {
+	c.t.Helper()
+	h, body, err := c.readPacket()
+	if err != nil || h>>4 != 3 {
+		c.t.Fatalf("want PUBLISH, got %#x %x %v", h, body, err)
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	id = binary.BigEndian.Uint16(body[2+n:])
+	props := int(body[2+n+2]) // a one-byte property length
+	return h, id, string(body[2+n+3+props:])
 }

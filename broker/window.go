@@ -32,6 +32,27 @@ func (c *devConn) acquire(ctx context.Context) (uint16, error) {
 	case <-c.closed:
 		return 0, ErrNotConnected
 	}
+	return c.allocate(), nil
+}
+
+// tryAcquire is acquire without waiting: false when the window is full or
+// the connection is gone.
+func (c *devConn) tryAcquire() (uint16, bool) {
+	select {
+	case <-c.closed:
+		return 0, false
+	default:
+	}
+	select {
+	case c.win <- struct{}{}:
+		return c.allocate(), true
+	default:
+		return 0, false
+	}
+}
+
+// allocate takes a packet id for a slot already taken in the window.
+func (c *devConn) allocate() uint16 {
 	c.omu.Lock()
 	defer c.omu.Unlock()
 	for {
@@ -41,7 +62,7 @@ func (c *devConn) acquire(ctx context.Context) (uint16, error) {
 		}
 		if _, used := c.unacked[c.lastID]; !used {
 			c.unacked[c.lastID] = struct{}{}
-			return c.lastID, nil
+			return c.lastID
 		}
 	}
 }
