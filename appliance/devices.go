@@ -42,12 +42,11 @@ func (a *deviceAuth) Authenticate(ctx context.Context, id string, secret []byte,
 	if err != nil {
 		return err
 	}
-	d, u, err := a.store.DeviceAccess(id)
-	// Hash even for an unknown device, so that timing does not tell which
-	// device ids exist.
+	// Hash before looking the device up, so that an unknown id costs the
+	// same as a wrong secret and timing does not tell which ids exist.
 	got := store.HashSecret(key, secret)
+	d, u, err := a.store.DeviceAccess(id)
 	if errors.Is(err, directory.ErrNotFound) {
-		hmac.Equal([]byte(got), []byte(got))
 		return broker.ErrBadCredentials
 	}
 	if err != nil {
@@ -185,8 +184,8 @@ func (a *adminAPI) wipeDevice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "wiped": wiped})
 }
 
-// auditAuthFailures writes refused CONNECTs into the audit chain without
-// holding up the broker: they pass through a buffer to one writer.
+// authAuditor writes refused CONNECTs into the audit chain without holding
+// up the broker: they pass through a buffer to one writer.
 type authAuditor struct {
 	store *store.Store
 	ch    chan audit.Event

@@ -137,9 +137,14 @@ func getValue(btx *badger.Txn, key []byte) ([]byte, error) {
 
 // scan iterates a prefix of a Badger transaction in key order.
 func scan(btx *badger.Txn, prefix []byte, fn func(key, val []byte) error) error {
-	it := btx.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	return scanFrom(btx, prefix, prefix, fn)
+}
+
+// scanFrom iterates the keys with prefix from start on, in key order.
+func scanFrom(btx *badger.Txn, prefix, start []byte, fn func(key, val []byte) error) error {
+	it := btx.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
+	for it.Seek(start); it.Valid(); it.Next() {
 		item := it.Item()
 		val, err := item.ValueCopy(nil)
 		if err != nil {
@@ -232,17 +237,5 @@ func (c recordCommand) Apply(*Txn) error   { return nil }
 // order. Unlike Scan it does not see this command's own writes: it is for
 // commands that walk far and write only behind them.
 func (t *Txn) scanFrom(prefix, start []byte, fn func(key, val []byte) error) error {
-	it := t.btx.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Seek(start); it.Valid(); it.Next() {
-		item := it.Item()
-		val, err := item.ValueCopy(nil)
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		if err := fn(item.KeyCopy(nil), val); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scanFrom(t.btx, prefix, start, fn)
 }

@@ -238,18 +238,7 @@ func revokeDevice(tx *Txn, d Device) error {
 
 // Devices returns every device, in id order.
 func (s *Store) Devices(ctx context.Context) ([]Device, error) {
-	var out []Device
-	err := s.View(func(r *Reader) error {
-		return r.Scan([]byte(prefixDevice), func(_, v []byte) error {
-			var d Device
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
-			}
-			out = append(out, d)
-			return ctx.Err()
-		})
-	})
-	return out, err
+	return listJSON[Device](s, ctx, prefixDevice)
 }
 
 // DeviceAccess says whether a device may connect, and as whom: its record

@@ -148,17 +148,5 @@ func (c ChangeMembers) Apply(tx *Txn) error {
 
 // Groups returns the local groups (role false) or roles (role true).
 func (s *Store) Groups(ctx context.Context, role bool) ([]Group, error) {
-	k := AddGroup{Role: role}.kind()
-	var out []Group
-	err := s.View(func(r *Reader) error {
-		return r.Scan([]byte(k.prefix), func(_, v []byte) error {
-			var g Group
-			if err := json.Unmarshal(v, &g); err != nil {
-				return err
-			}
-			out = append(out, g)
-			return ctx.Err()
-		})
-	})
-	return out, err
+	return listJSON[Group](s, ctx, AddGroup{Role: role}.kind().prefix)
 }

@@ -1,6 +1,11 @@
 package store
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -26,4 +31,20 @@ func (s *Store) View(fn func(r *Reader) error) error {
 	default:
 	}
 	return s.db.View(func(btx *badger.Txn) error { return fn(&Reader{btx: btx}) })
+}
+
+// listJSON decodes every record under prefix, in key order.
+func listJSON[T any](s *Store, ctx context.Context, prefix string) ([]T, error) {
+	var out []T
+	err := s.View(func(r *Reader) error {
+		return r.Scan([]byte(prefix), func(_, v []byte) error {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("decode %s record: %w", strings.TrimSuffix(prefix, "/"), err)
+			}
+			out = append(out, x)
+			return ctx.Err()
+		})
+	})
+	return out, err
 }

@@ -118,21 +118,11 @@ func (c *SetUserEnabled) Apply(tx *Txn) error {
 
 // Users returns every user in login order.
 func (s *Store) Users(ctx context.Context) ([]directory.User, error) {
-	var out []directory.User
-	err := s.View(func(r *Reader) error {
-		return r.Scan([]byte(prefixUser), func(_, val []byte) error {
-			var u directory.User
-			if err := json.Unmarshal(val, &u); err != nil {
-				return fmt.Errorf("decode user: %w", err)
-			}
-			out = append(out, u)
-			return ctx.Err()
-		})
-	})
+	users, err := listJSON[directory.User](s, ctx, prefixUser)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return out, nil
+	return users, nil
 }
 
 // User returns one user, or an error wrapping directory.ErrNotFound.
