@@ -216,6 +216,7 @@ func badgerOptions(dir string, key []byte, memTable int64, log *slog.Logger) bad
 		WithBlockCacheSize(64 << 20).
 		WithCompression(options.None). // records are small JSON; compression cost more CPU than it saved disk
 		WithSyncWrites(true).
+		WithDetectConflicts(false). // one committer writes: there is nothing to conflict with
 		WithMemTableSize(memTable).
 		WithValueThreshold(min(256<<10, memTable/8)). // keep records in the LSM tree: a failed vlog fsync is only logged
 		WithNumMemtables(2).
