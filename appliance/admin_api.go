@@ -40,6 +40,8 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("GET /v1/backup", a.backup)
 	mux.HandleFunc("POST /v1/key/rotate", a.rotateKey)
 	mux.HandleFunc("POST /v1/devices", a.enrollDevice)
+	mux.HandleFunc("POST /v1/devices/batch", a.enrollDevices)
+	mux.HandleFunc("POST /v1/users/batch", a.addUsers)
 	mux.HandleFunc("GET /v1/devices", a.listDevices)
 	mux.HandleFunc("POST /v1/devices/{id}/revoke", a.revokeDevice)
 	mux.HandleFunc("POST /v1/devices/{id}/wipe", a.wipeDevice)

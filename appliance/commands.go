@@ -19,7 +19,7 @@ var commands = []command{
 	{path: "status", nargs: 0, json: true, summary: "health, listeners, counts, certificate expiry", define: defineStatus},
 	{path: "tls ca", nargs: 0, summary: "print the CA certificate (PEM) that devices must trust", define: defineTLSCA},
 	{path: "key rotate", nargs: 0, summary: "rotate the store's encryption key", define: defineKeyRotate},
-	{path: "user add", args: "LOGIN --name NAME [--email E] [--department D] [--title T]", nargs: 1, json: true, summary: "add a local user", define: defineUserAdd},
+	{path: "user add", args: "LOGIN --name NAME [--email E] [--department D] [--title T] | --batch FILE", nargs: -1, json: true, summary: "add a local user (or many: JSON lines, - for stdin)", define: defineUserAdd},
 	{path: "user list", nargs: 0, json: true, summary: "list users", define: defineUserList},
 	{path: "user disable", args: "LOGIN", nargs: 1, summary: "disable a local user", define: defineUserEnable(false)},
 	{path: "user enable", args: "LOGIN", nargs: 1, summary: "enable a local user again", define: defineUserEnable(true)},
@@ -90,7 +90,17 @@ func defineUserAdd(fs *flag.FlagSet) func(*cli, []string) error {
 	fs.StringVar(&in.Email, "email", "", "e-mail address")
 	fs.StringVar(&in.Department, "department", "", "department")
 	fs.StringVar(&in.Title, "title", "", "job title")
+	batch := fs.String("batch", "", "JSON lines of users (login, name, email, department, title); - for stdin")
 	return func(c *cli, args []string) error {
+		if *batch != "" {
+			if len(args) != 0 {
+				return usagef("user add --batch FILE takes no LOGIN")
+			}
+			return addUserBatch(c, *batch)
+		}
+		if len(args) != 1 {
+			return usagef("usage: wardline user add LOGIN --name NAME [--email E] [--department D] [--title T]")
+		}
 		in.Login = args[0]
 		if strings.TrimSpace(in.Name) == "" {
 			return usagef("user add: --name is required")

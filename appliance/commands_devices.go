@@ -12,7 +12,7 @@ import (
 
 func init() {
 	commands = append(commands,
-		command{path: "device enroll", args: "--user LOGIN [--name NAME] | --shared [--name NAME]", nargs: 0, json: true, summary: "enrol a device; prints its id and secret (shown once)", define: defineDeviceEnroll},
+		command{path: "device enroll", args: "--user LOGIN [--name NAME] | --shared [--name NAME] | --batch FILE", nargs: 0, json: true, summary: "enrol a device; prints its id and secret (shown once)", define: defineDeviceEnroll},
 		command{path: "device list", nargs: 0, json: true, summary: "list devices", define: defineDeviceList},
 		command{path: "device revoke", args: "ID", nargs: 1, summary: "revoke a device: wipe and disconnect it, refuse it from now on", define: defineDeviceAction("revoke")},
 		command{path: "device wipe", args: "ID", nargs: 1, summary: "tell a connected device to erase its messages and credentials, and disconnect it", define: defineDeviceAction("wipe")},
@@ -30,7 +30,11 @@ func defineDeviceEnroll(fs *flag.FlagSet) func(*cli, []string) error {
 	fs.StringVar(&in.User, "user", "", "the login of the device's user (a personal device)")
 	fs.BoolVar(&in.Shared, "shared", false, "a shared device, on which users sign in")
 	fs.StringVar(&in.Name, "name", "", "a name to recognise the device by")
+	batch := fs.String("batch", "", `JSON lines of devices ({"user": LOGIN} or {"shared": true}, "name"); - for stdin`)
 	return func(c *cli, _ []string) error {
+		if *batch != "" {
+			return enrollDeviceBatch(c, *batch)
+		}
 		if in.Shared == (in.User != "") {
 			return usagef("device enroll: give --user LOGIN or --shared")
 		}
