@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wardline/wardline/audit"
@@ -61,6 +62,8 @@ type deliveries struct {
 	boxes    map[string]*mailbox
 	critical map[string]map[string]time.Time // login -> critical unread message -> last notified
 	written  []store.Notice                  // receipts and commands written, to drop from the store
+
+	delivered atomic.Uint64 // publishes written to devices
 }
 
 func newDeliveries(s *store.Store, net transport, log *slog.Logger, repeat time.Duration) *deliveries {
@@ -196,6 +199,7 @@ func (d *deliveries) drain(mb *mailbox) {
 		ctx, cancel := context.WithTimeout(d.runCtx, 30*time.Second)
 		n, err := d.net.DeliverBatch(ctx, mb.device, out)
 		cancel()
+		d.delivered.Add(uint64(n))
 		for _, it := range batch[:n] {
 			if it.receipt != nil || it.cmd != nil {
 				d.mu.Lock()
@@ -382,4 +386,21 @@ func (d *deliveries) repeatDue() {
 			d.push(dev, outItem{topic: "notify", payload: messaging.EncodeNotify(x.id, messaging.Critical, unread)})
 		}
 	}
+}
+
+// mailboxes counts the devices with an open mailbox (connected and
+// subscribed), and the items waiting in them.
+func (d *deliveries) mailboxes() (boxes, waiting int) {
+	d.mu.Lock()
+	list := make([]*mailbox, 0, len(d.boxes))
+	for _, mb := range d.boxes {
+		list = append(list, mb)
+	}
+	d.mu.Unlock()
+	for _, mb := range list {
+		mb.mu.Lock()
+		waiting += len(mb.items) + len(mb.held)
+		mb.mu.Unlock()
+	}
+	return len(list), waiting
 }

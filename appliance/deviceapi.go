@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wardline/wardline/audit"
@@ -25,6 +26,9 @@ type deviceAPI struct {
 	log     *slog.Logger
 	maxBody int
 	now     func() time.Time
+
+	// Counters for /metrics.
+	sent, refused, storeFailed, acks atomic.Uint64
 }
 
 var _ broker.Handler = (*deviceAPI)(nil)
@@ -120,6 +124,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		merr = messaging.Errorf(messaging.CodeForbidden, "sign in on this shared device first")
 	}
 	if merr != nil {
+		a.refused.Add(1)
 		a.reply(p, req.ClientRef, messaging.EncodeErrorReply(req.ClientRef, merr))
 		a.store.Submit(store.AuditOnly(refusedSend(by, merr)), func(error) {})
 		done(broker.Ack{Reason: reasonFor(merr)})
@@ -134,12 +139,15 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		var me *messaging.Error
 		switch {
 		case errors.As(err, &me):
+			a.refused.Add(1)
 			a.reply(p, req.ClientRef, messaging.EncodeErrorReply(req.ClientRef, me))
 			done(broker.Ack{Reason: reasonFor(me)})
 		case err != nil:
+			a.storeFailed.Add(1)
 			a.log.Error("storing a message", "device", by.Device, "err", err)
 			done(storeFailure(err))
 		default:
+			a.sent.Add(1)
 			done(broker.Ack{Reason: reasonOK})
 			r := cmd.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
@@ -172,6 +180,7 @@ func (a *deviceAPI) ack(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 		case err != nil:
 			done(storeFailure(err))
 		default:
+			a.acks.Add(1)
 			done(broker.Ack{Reason: reasonOK})
 			a.out.acked(cmd)
 		}

@@ -3,6 +3,7 @@ package appliance_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"sort"
 	"strings"
@@ -165,6 +166,22 @@ func TestMessagingEndToEnd(t *testing.T) {
 	out := <-subOut
 	if !strings.Contains(out, "via mosquitto") {
 		t.Fatalf("mosquitto_sub did not get the message: %s", out)
+	}
+
+	// The metrics count what happened, and hold no body or patient data.
+	resp, err := a.HTTPSClient().Get(a.URL("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"wardline_messages_sent_total 7", "wardline_message_acks_total", "wardline_device_publishes_total", "wardline_delivery_devices"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(metrics), marker) {
+		t.Error("the metrics hold the body marker")
 	}
 
 	// The body and patient marker are nowhere in the data directory.

@@ -52,13 +52,21 @@ var (
 	descMQTTAuthFail  = prometheus.NewDesc("wardline_mqtt_auth_failures_total", "Refused MQTT CONNECTs.", nil, nil)
 	descMQTTMalformed = prometheus.NewDesc("wardline_mqtt_malformed_packets_total", "Connections closed for a malformed packet.", nil, nil)
 	descMQTTDropped   = prometheus.NewDesc("wardline_mqtt_dropped_total", "Messages the broker dropped (slow subscribers, inflight limits).", nil, nil)
+	descMsgSent       = prometheus.NewDesc("wardline_messages_sent_total", "Messages accepted from devices (stored and acknowledged).", nil, nil)
+	descMsgRefused    = prometheus.NewDesc("wardline_messages_refused_total", "Sends refused (invalid, unknown recipient, forbidden, too large).", nil, nil)
+	descMsgFailed     = prometheus.NewDesc("wardline_messages_store_failures_total", "Sends not stored because the store failed (alert on any).", nil, nil)
+	descAcks          = prometheus.NewDesc("wardline_message_acks_total", "Delivered and read acks stored.", nil, nil)
+	descDelivered     = prometheus.NewDesc("wardline_device_publishes_total", "Publishes written to devices (messages, notifications, receipts, replies, commands).", nil, nil)
+	descMailboxes     = prometheus.NewDesc("wardline_delivery_devices", "Devices connected and subscribed, ready for delivery.", nil, nil)
+	descWaiting       = prometheus.NewDesc("wardline_delivery_waiting", "Publishes waiting to be written to connected devices.", nil, nil)
 	descCertExpiry    = prometheus.NewDesc("wardline_certificate_expiry_timestamp_seconds", "When the served certificate expires.", []string{"name"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c applianceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInfo, descReady, descCommits, descCommands, descFailedCommits, descRefused, descSync, descAudit,
-		descMQTTClients, descMQTTConns, descMQTTAuthFail, descMQTTMalformed, descMQTTDropped, descCertExpiry} {
+		descMQTTClients, descMQTTConns, descMQTTAuthFail, descMQTTMalformed, descMQTTDropped, descCertExpiry,
+		descMsgSent, descMsgRefused, descMsgFailed, descAcks, descDelivered, descMailboxes, descWaiting} {
 		ch <- d
 	}
 }
@@ -91,6 +99,14 @@ func (c applianceCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descMQTTAuthFail, float64(bs.AuthFailures))
 	counter(descMQTTMalformed, float64(bs.MalformedPackets))
 	counter(descMQTTDropped, float64(bs.MessagesDropped+bs.InflightDropped))
+	counter(descMsgSent, float64(a.api.sent.Load()))
+	counter(descMsgRefused, float64(a.api.refused.Load()))
+	counter(descMsgFailed, float64(a.api.storeFailed.Load()))
+	counter(descAcks, float64(a.api.acks.Load()))
+	counter(descDelivered, float64(a.api.out.delivered.Load()))
+	boxes, waiting := a.api.out.mailboxes()
+	gauge(descMailboxes, float64(boxes))
+	gauge(descWaiting, float64(waiting))
 	for _, ci := range a.certs.Certificates() {
 		if !ci.NotAfter.IsZero() {
 			gauge(descCertExpiry, float64(ci.NotAfter.Unix()), ci.Name)
