@@ -1,0 +1,135 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestParseStep(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"role:Cardiology-Oncall:5m", "role:cardiology-oncall:5m0s", true},
+		{"user:dr.lee:90s", "user:dr.lee:1m30s", true},
+		{"group:icu-4:1h", "group:icu-4:1h0m0s", true},
+		{"pager:x:5m", "", false},
+		{"role:x", "", false},
+		{"role:x:0s", "", false},
+		{"role:bad name:5m", "", false},
+		{"user:x:48h", "", false},
+	} {
+		s, err := ParseStep(c.in)
+		if (err == nil) != c.ok || (c.ok && s.String() != c.want) {
+			t.Errorf("ParseStep(%q) = %v, %v", c.in, s, err)
+		}
+	}
+}
+
+// TestEscalationThreeStepsWithDecline runs the timers on fake time
+// (testing/synctest): step 1's wait runs out, step 2's person declines and
+// the alert moves on at once, step 3's person accepts; the others then
+// see who accepted, and a late timer changes nothing.
+func TestEscalationThreeStepsWithDecline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := Policy{Name: "cardio", Steps: []Step{{TargetRole, "cardio", 5 * time.Minute}, {TargetUser, "dr.b", 2 * time.Minute}, {TargetUser, "dr.c", 2 * time.Minute}}}
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		who := map[int][]string{0: {"dr.a"}, 1: {"dr.b"}, 2: {"dr.c"}}
+		start := time.Now()
+		e := New("alr_1", KindAlert, "alr_1", p, start)
+		var mu sync.Mutex
+		var log []string
+		var timers *Timers
+		advance := func(id string, step int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Step != step { // the store's idempotency check
+				return
+			}
+			next := step + 1
+			if err := e.Reach(next, who[next], "", time.Now()); err != nil {
+				return
+			}
+			log = append(log, time.Since(start).String()+" step "+string(rune('1'+next)))
+			if e.State == Open {
+				timers.Set(id, next, e.Due)
+			}
+		}
+		timers = NewTimers(advance)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go timers.Run(ctx)
+		_ = e.Reach(0, who[0], "", start)
+		timers.Set(e.ID, 0, e.Due)
+
+		time.Sleep(5*time.Minute + time.Second) // step 1's wait runs out
+		synctest.Wait()
+		mu.Lock()
+		if e.Step != 1 || !slices.Equal(e.Everyone(), []string{"dr.a", "dr.b"}) {
+			t.Fatalf("after 5m: step %d, reached %v", e.Step, e.Everyone())
+		}
+		if err := e.Decline("dr.x"); !errors.Is(err, ErrNotReached) {
+			t.Fatalf("a stranger declined: %v", err)
+		}
+		if err := e.Decline("dr.b"); err != nil {
+			t.Fatal(err)
+		}
+		mu.Unlock()
+		advance(e.ID, 1) // a decline moves it on at once
+		mu.Lock()
+		if e.Step != 2 {
+			t.Fatalf("after the decline: step %d", e.Step)
+		}
+		if err := e.Accept("dr.c", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		timers.Cancel(e.ID)
+		mu.Unlock()
+		advance(e.ID, 1) // a stale, repeated firing changes nothing
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if e.State != Accepted || e.AcceptedBy != "dr.c" || e.Step != 2 || len(log) != 2 {
+			t.Fatalf("end: %+v, log %v", e, log)
+		}
+		if log[0] != "5m0s step 2" || log[1] != "5m1s step 3" {
+			t.Fatalf("step times: %v", log)
+		}
+		if err := e.Accept("dr.a", time.Now()); !errors.Is(err, ErrClosed) {
+			t.Fatalf("second accept: %v", err)
+		}
+		if string(EncodeAlert(e)) == "" || e.Alert != nil {
+			t.Fatal("encode")
+		}
+	})
+}
+
+func TestExhaust(t *testing.T) {
+	p := Policy{Name: "p", Steps: []Step{{TargetUser, "a", time.Minute}}}
+	e := New("x", KindMessage, "msg_1", p, time.Unix(0, 0))
+	_ = e.Reach(0, []string{"a"}, "", time.Unix(0, 0))
+	if err := e.Reach(1, nil, "", time.Unix(60, 0)); err != nil || e.State != Exhausted || !e.Active() {
+		t.Fatalf("%v %+v", err, e)
+	}
+	if err := e.Accept("a", time.Unix(70, 0)); err != nil {
+		t.Fatal("the last reached cannot accept an exhausted escalation")
+	}
+}
+
+func TestDecodeResponse(t *testing.T) {
+	for in, ok := range map[string]bool{`{"id":"alr_1","response":"accept"}`: true, `{"id":"alr_1","response":"decline"}`: true,
+		`{"id":"alr_1","response":"maybe"}`: false, `{"response":"accept"}`: false, `[]`: false, `null`: false, ``: false} {
+		if _, e := DecodeResponse([]byte(in)); (e == nil) != ok {
+			t.Errorf("%s: %v", in, e)
+		}
+	}
+}
