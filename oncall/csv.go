@@ -60,7 +60,10 @@ func ParseCSV(data []byte) ([]Imported, error) {
 	var out []Imported
 	for {
 		rec, err := r.Read()
-		line, _ := r.FieldPos(0)
+		line := 0
+		if err == nil && len(rec) > 0 {
+			line, _ = r.FieldPos(0)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
