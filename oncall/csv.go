@@ -24,8 +24,10 @@ type Imported struct {
 // user, start and end (any order), optionally kind (shift or override) and
 // note; then one shift a line, times in RFC 3339 with an offset. Role
 // names are case-insensitive. Every bad line is reported (an
-// *ImportError) and then nothing is returned; shifts of one role and
-// layer that overlap within the file are bad lines too.
+// *ImportError), and shifts of one role and layer that overlap within the
+// file are bad lines too. With an error, the shifts of the good lines are
+// returned as well, so that the caller can check them against the store
+// and report every bad line at once; it must import none of them.
 func ParseCSV(data []byte) ([]Imported, error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -93,10 +95,15 @@ func ParseCSV(data []byte) ([]Imported, error) {
 		}
 		out = append(out, Imported{Line: line, Shift: s})
 	}
+	return checked(out, bad)
+}
+
+// checked returns the shifts and, when any line is bad, every bad line.
+func checked(out []Imported, bad []*LineError) ([]Imported, error) {
 	bad = append(bad, overlapsWithin(out)...)
 	if len(bad) > 0 {
 		sortLines(bad)
-		return nil, &ImportError{Lines: bad}
+		return out, &ImportError{Lines: bad}
 	}
 	return out, nil
 }

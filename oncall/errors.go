@@ -10,13 +10,21 @@ import (
 // Sentinel errors of the on-call core. Each also matches
 // directory.ErrInvalid, so adapters report them as bad input.
 var (
-	ErrOverlap     = fmt.Errorf("overlaps an existing entry: %w", directory.ErrInvalid)
-	ErrRange       = fmt.Errorf("ends before it starts or lasts too long: %w", directory.ErrInvalid)
-	ErrZone        = fmt.Errorf("unknown time zone: %w", directory.ErrInvalid)
-	ErrNoCover     = errors.New("nobody covers the role")
-	ErrSyntax      = fmt.Errorf("syntax error: %w", directory.ErrInvalid)
-	ErrUnsupported = fmt.Errorf("not supported: %w", directory.ErrInvalid)
+	ErrOverlap     error = invalid("overlap")
+	ErrRange       error = invalid("bad time range")
+	ErrZone        error = invalid("unknown time zone")
+	ErrSyntax      error = invalid("syntax error")
+	ErrUnsupported error = invalid("not supported")
+	ErrNoCover           = errors.New("nobody covers the role")
 )
+
+// invalid is a sentinel error that also matches directory.ErrInvalid.
+type invalid string
+
+func (e invalid) Error() string { return string(e) }
+
+// Is lets errors.Is(err, directory.ErrInvalid) match.
+func (e invalid) Is(target error) bool { return target == directory.ErrInvalid }
 
 // LineError is a bad line of an imported file, by its 1-based number.
 type LineError struct {
@@ -34,18 +42,14 @@ func (e *LineError) Unwrap() error { return e.Err }
 // imported when there is one.
 type ImportError struct{ Lines []*LineError }
 
-// Error implements error.
+// Error implements error: every bad line, one a line.
 func (e *ImportError) Error() string {
-	s := fmt.Sprintf("%d bad lines, nothing imported", len(e.Lines))
+	s := fmt.Sprintf("%d bad lines, nothing imported:", len(e.Lines))
 	if len(e.Lines) == 1 {
-		s = "1 bad line, nothing imported"
+		s = "1 bad line, nothing imported:"
 	}
-	for i, l := range e.Lines {
-		if i == 20 {
-			s += fmt.Sprintf("; and %d more", len(e.Lines)-20)
-			break
-		}
-		s += "; " + l.Error()
+	for _, l := range e.Lines {
+		s += "\n  " + l.Error()
 	}
 	return s
 }

@@ -29,7 +29,8 @@ const MaxOccurrences = 5000
 // WKST, and EXDATE removes occurrences. Anything else that changes when
 // an event happens (RDATE, RECURRENCE-ID, other FREQ or BY parts, floating
 // or all-day times) is refused with a clear error naming its line, as is
-// every bad line: nothing is returned when one is bad.
+// every bad line; as for ParseCSV, the good lines' shifts come with the
+// error, and none may be imported.
 func ParseICal(data []byte, opts ICalOptions) ([]Imported, error) {
 	lines, err := unfold(data)
 	if err != nil {
@@ -77,12 +78,7 @@ func ParseICal(data []byte, opts ICalOptions) ([]Imported, error) {
 	if ev != nil || depth != 0 {
 		bad = append(bad, &LineError{len(lines), fmt.Errorf("the calendar ends inside a component: %w", ErrSyntax)})
 	}
-	bad = append(bad, overlapsWithin(out)...)
-	if len(bad) > 0 {
-		sortLines(bad)
-		return nil, &ImportError{Lines: bad}
-	}
-	return out, nil
+	return checked(out, bad)
 }
 
 type icalLine struct {

@@ -37,8 +37,8 @@ func TestParseCSV(t *testing.T) {
 				}
 				return
 			}
-			if !errors.As(err, &ie) || got != nil {
-				t.Fatalf("want an ImportError and nothing, got %v, %d shifts", err, len(got))
+			if !errors.As(err, &ie) {
+				t.Fatalf("want an ImportError, got %v, %d shifts", err, len(got))
 			}
 			var lines []int
 			for _, l := range ie.Lines {
@@ -66,8 +66,8 @@ func FuzzParseCSV(f *testing.F) {
 			if len(Overlaps(nil, got)) > 0 {
 				t.Fatal("accepted overlapping shifts")
 			}
-		} else if got != nil {
-			t.Fatal("returned shifts with an error")
+		} else if _, ok := err.(*ImportError); !ok {
+			t.Fatalf("not an ImportError: %v", err)
 		}
 	})
 }
@@ -147,8 +147,8 @@ func FuzzParseICal(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := ParseICal(data, ICalOptions{Role: "r", Horizon: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
-		if err != nil && got != nil {
-			t.Fatal("returned shifts with an error")
+		if _, ok := err.(*ImportError); err != nil && !ok {
+			t.Fatalf("not an ImportError: %v", err)
 		}
 		for _, s := range got {
 			if s.Validate() != nil {
