@@ -25,8 +25,9 @@ type adminAPI struct {
 	status  func(context.Context) Status
 	devices *deliveries  // nil when the appliance is not running
 	access  *accessCache // cleared on every change of a device or user; nil when not running
-	oncall  *oncallService // on-call routing; nil when not running (built from the store per request)
-	esc     *escalations   // escalations and alerts; nil when not running
+
+	oncall *oncallService // on-call routing; nil when not running (built from the store per request)
+	esc    *escalations   // escalations and alerts; nil when not running
 }
 
 // handler routes the admin API.
