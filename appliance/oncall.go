@@ -31,14 +31,14 @@ type oncallService struct {
 	mu       sync.RWMutex
 	statuses map[string]store.UserStatus
 	uses     map[string]string // "role/NAME" or "priority/NAME" -> policy
-	warned   map[oncall.Gap]bool
+	warned   map[string]time.Time // role and end of each gap warned of -> its end
 
 	gapsAhead atomic.Int64 // gaps starting within gapWarning, for status and metrics
 }
 
 func newOncallService(s *store.Store, log *slog.Logger) *oncallService {
 	return &oncallService{store: s, log: log, now: time.Now, index: oncall.NewIndex(time.Now()),
-		statuses: map[string]store.UserStatus{}, uses: map[string]string{}, warned: map[oncall.Gap]bool{}}
+		statuses: map[string]store.UserStatus{}, uses: map[string]string{}, warned: map[string]time.Time{}}
 }
 
 // load reads every schedule, status and policy attachment.
@@ -213,15 +213,16 @@ func (o *oncallService) runGapWatch(ctx context.Context) error {
 		o.gapsAhead.Store(int64(len(gaps)))
 		o.mu.Lock()
 		for _, g := range gaps {
-			if !o.warned[g] {
-				o.warned[g] = true
+			key := g.Role + "/" + g.End.Format(time.RFC3339) // a gap under way starts "now" at every check
+			if _, done := o.warned[key]; !done {
+				o.warned[key] = g.End
 				o.log.Warn("on-call coverage gap ahead: nobody is scheduled", "role", g.Role,
 					"from", g.Start.Format(time.RFC3339), "until", g.End.Format(time.RFC3339), "fallback", o.hasFallback(g.Role))
 			}
 		}
-		for g := range o.warned {
-			if g.End.Before(now) {
-				delete(o.warned, g)
+		for k, end := range o.warned {
+			if end.Before(now) {
+				delete(o.warned, k)
 			}
 		}
 		o.mu.Unlock()
