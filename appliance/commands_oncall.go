@@ -25,6 +25,7 @@ func init() {
 		command{path: "oncall gaps", args: "[--from T] [--to T]", nargs: 0, json: true, summary: "stretches where a scheduled role has nobody on call", define: defineOncallGaps},
 		command{path: "schedule import", args: "FILE [--format csv|ical] [--role ROLE]", nargs: 1, json: true, summary: "import shifts from CSV or iCalendar (- for stdin); all or nothing", define: defineScheduleImport},
 		command{path: "schedule export", args: "--user LOGIN [--from T] [--to T]", nargs: 0, summary: "write a person's on-call shifts as an iCalendar feed", define: defineScheduleExport},
+		command{path: "schedule feed", args: "--user LOGIN [--revoke]", nargs: 0, summary: "give a person a secret HTTPS iCalendar feed URL of their shifts (replacing the old one), or revoke it", define: defineScheduleFeed},
 		command{path: "policy add", args: "NAME --step kind:name:wait [--step ...]", nargs: 1, json: true, summary: "add or replace an escalation policy", define: definePolicyAdd},
 		command{path: "policy list", nargs: 0, json: true, summary: "list escalation policies and what they are attached to", define: definePolicyList},
 		command{path: "policy attach", args: "NAME --role ROLE | --priority urgent|critical", nargs: 1, summary: "escalate a role's (or a priority's) urgent and critical messages by a policy", define: definePolicyAttach(true)},
@@ -406,5 +407,32 @@ func defineAlertList(*flag.FlagSet) func(*cli, []string) error {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, a.State, a.Policy, a.Step, due, strings.Join(reached, " → "))
 		}
 		return w.Flush()
+	}
+}
+
+func defineScheduleFeed(fs *flag.FlagSet) func(*cli, []string) error {
+	var in feedRequest
+	fs.StringVar(&in.User, "user", "", "the person (required)")
+	fs.BoolVar(&in.Revoke, "revoke", false, "revoke the person's feed URL")
+	return func(c *cli, _ []string) error {
+		if in.User == "" {
+			return usagef("schedule feed: --user is required")
+		}
+		var out struct{ User, Path string }
+		if err := c.call(true, "POST", "/v1/schedule/feed", in, &out); err != nil {
+			return err
+		}
+		if in.Revoke {
+			fmt.Fprintf(c.stdout, "The feed URL of %s is revoked.\n", out.User)
+			return nil
+		}
+		base := "https://HOST:PORT"
+		if cfg, err := c.settings(); err == nil && cfg.HTTPS.BaseURL != "" {
+			base = strings.TrimSuffix(cfg.HTTPS.BaseURL, "/")
+		} else if err == nil && cfg.HTTPS.Addr != "" {
+			base = "https://" + cfg.HTTPS.Addr
+		}
+		fmt.Fprintf(c.stdout, "Calendar feed of %s (shown once; anyone with it can read the shifts):\n  %s%s\n", out.User, base, out.Path)
+		return nil
 	}
 }

@@ -30,7 +30,7 @@ type oncallService struct {
 
 	mu       sync.RWMutex
 	statuses map[string]store.UserStatus
-	uses     map[string]string // "role/NAME" or "priority/NAME" -> policy
+	uses     map[string]string    // "role/NAME" or "priority/NAME" -> policy
 	warned   map[string]time.Time // role and end of each gap warned of -> its end
 
 	gapsAhead atomic.Int64 // gaps starting within gapWarning, for status and metrics

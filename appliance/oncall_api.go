@@ -29,6 +29,7 @@ func (a *adminAPI) oncallRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/oncall/schedule", a.roleSchedule)
 	mux.HandleFunc("GET /v1/oncall/gaps", a.gaps)
 	mux.HandleFunc("GET /v1/schedule/export", a.exportSchedule)
+	mux.HandleFunc("POST /v1/schedule/feed", a.newFeed)
 	mux.HandleFunc("POST /v1/policies", a.putPolicy)
 	mux.HandleFunc("GET /v1/policies", a.listPolicies)
 	mux.HandleFunc("POST /v1/policies/attach", a.attachPolicy)
