@@ -229,9 +229,16 @@ func (x *escalations) advance(id string, from int, timer bool) {
 	if e.Kind == alerting.KindAlert {
 		x.pushAlert(e, cmd.Deliveries)
 	} else {
-		for _, d := range cmd.Deliveries {
-			x.out.push(d.Device, msgItems(cmd.Msg, cmd.Unread[d.User])...)
+		// Delivered as a send to the new people is: in/msg, in/notify, and
+		// the repeats of a critical message until read.
+		m := cmd.Msg
+		m.Recipients = nil
+		for _, u := range users {
+			if _, added := cmd.Unread[u]; added { // not the sender, nor a recipient already
+				m.Recipients = append(m.Recipients, u)
+			}
 		}
+		x.out.sent(&store.SendMessage{Result: m, Deliveries: cmd.Deliveries, Unread: cmd.Unread})
 	}
 	if len(users) == 0 {
 		x.advance(id, next, false) // nobody to wait for

@@ -110,9 +110,9 @@ func (o *oncallService) forward(login string, bypassDND bool) string {
 	return login
 }
 
-// routeRoles sets RoutedTo on each role address whose schedule has someone
-// on call at now (after status forwarding). A role without a schedule, or
-// with nobody on call, is left for its fixed members (the fallback) when
+// routeRoles sets RoutedTo on each role address whose schedule has an
+// enabled person on call at now (after status forwarding). A role without
+// a schedule, or with nobody (enabled) on call, is left for its fixed members (the fallback) when
 // the store resolves it; with none of those the send is refused as
 // unknown_recipient at once.
 func (o *oncallService) routeRoles(to []messaging.Address, p messaging.Priority, now time.Time) []messaging.Address {
@@ -122,10 +122,14 @@ func (o *oncallService) routeRoles(to []messaging.Address, p messaging.Priority,
 			continue
 		}
 		if e, ok := o.index.Who(a.Role, now); ok {
+			login := o.forward(e.User, p == messaging.Critical)
+			if u, err := o.store.User(login); err != nil || !u.Enabled {
+				continue // a disabled person on call: the fixed members take it
+			}
 			if out == nil {
 				out = append([]messaging.Address(nil), to...)
 			}
-			out[i].RoutedTo = o.forward(e.User, p == messaging.Critical)
+			out[i].RoutedTo = login
 		}
 	}
 	if out == nil {

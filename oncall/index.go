@@ -30,21 +30,15 @@ func NewIndex(now time.Time) *Index {
 		schedules: map[string]*Schedule{}, timelines: map[string]*Timeline{}}
 }
 
-// Set replaces a role's schedule (nil removes it) and recompiles it.
+// Set replaces a role's schedule and recompiles it.
 func (x *Index) Set(sc *Schedule) {
 	x.mu.RLock()
 	from, to := x.from, x.to
 	x.mu.RUnlock()
-	var tl *Timeline
-	if sc != nil {
-		tl = sc.Compile(from, to)
-	}
+	tl := sc.Compile(from, to)
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	if sc == nil {
-		return
-	}
 	x.schedules[sc.Role], x.timelines[sc.Role] = sc, tl
+	x.mu.Unlock()
 }
 
 // Remove forgets a role.
@@ -70,7 +64,7 @@ func (x *Index) Recenter(now time.Time) {
 	}
 }
 
-// Timeline returns a role's timeline covering t, or false when the role
+// timeline returns a role's timeline covering t, or false when the role
 // has no schedule.
 func (x *Index) timeline(role string, t time.Time) (*Timeline, bool) {
 	x.mu.RLock()
