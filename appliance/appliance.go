@@ -311,6 +311,7 @@ func (a *Appliance) status(ctx context.Context) Status {
 		Started: a.started, DataDir: absOr(a.cfg.DataDir), Listeners: a.listeners(), Users: len(users),
 		Store: storeStatus(a.store), Certificates: []CertStatus{}, MQTT: MQTTStatus{Clients: int(a.broker.Stats().ClientsConnected)},
 		PID: os.Getpid(), RSSBytes: residentBytes()}
+	st.OnCall = a.oncallStatus()
 	for _, c := range a.certs.Certificates() {
 		st.Certificates = append(st.Certificates, CertStatus{Name: c.Name, NotAfter: c.NotAfter, Issuer: c.Issuer})
 	}

@@ -154,6 +154,12 @@ func TestOncallEndToEnd(t *testing.T) {
 			t.Fatalf("%s's update: %s", name, u.Payload)
 		}
 	}
+	// A device that connects later learns who accepted.
+	lee.Close()
+	lee = mustDial(t, a, lID, lSec, false)
+	if u := lee.Expect("alert", wait); u.Fields["id"] != raised.ID || u.Fields["accepted_by"] != "dr.old" {
+		t.Fatalf("dr.lee on reconnecting: %s", u.Payload)
+	}
 	// A late accept is refused, naming who accepted.
 	if code, _ := kim.Publish("respond", map[string]string{"id": raised.ID, "response": "accept"}); code == 0 {
 		t.Fatal("a second accept was taken")

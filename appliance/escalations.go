@@ -30,15 +30,16 @@ type escalations struct {
 	runCtx context.Context
 
 	mu     sync.Mutex
-	alerts map[string]map[string]bool // login -> active alert ids that reached them
-	msgs   map[string]bool            // messages with an active escalation
+	alerts map[string]map[string]bool      // login -> active alert ids that reached them
+	msgs   map[string]bool                 // messages with an active escalation
+	closed map[string]map[string]time.Time // login -> alerts closed in the last day that reached them -> when
 
 	steps, exhausted, accepted atomic.Uint64
 	maxLateMs                  atomic.Int64 // the latest a timer fired after its due time
 }
 
 func newEscalations(s *store.Store, o *oncallService, out *deliveries, log *slog.Logger) *escalations {
-	x := &escalations{store: s, oncall: o, out: out, log: log, alerts: map[string]map[string]bool{}, msgs: map[string]bool{}, runCtx: context.Background()}
+	x := &escalations{store: s, oncall: o, out: out, log: log, alerts: map[string]map[string]bool{}, msgs: map[string]bool{}, closed: map[string]map[string]time.Time{}, runCtx: context.Background()}
 	x.timers = alerting.NewTimers(func(id string, step int) { go x.advance(id, step, true) })
 	return x
 }
@@ -83,21 +84,36 @@ func (x *escalations) track(e *alerting.Escalation) {
 			x.alerts[u][e.ID] = true
 		} else {
 			delete(x.alerts[u], e.ID)
+			if x.closed[u] == nil {
+				x.closed[u] = map[string]time.Time{}
+			}
+			x.closed[u][e.ID] = time.Now()
 		}
 	}
 }
 
+// closedKept is how long a device that connects is still told that an
+// alert which reached its user was accepted or closed.
+const closedKept = 24 * time.Hour
+
 // online sends a device that connected the active alerts that reached its
-// user.
+// user, and the updates (accepted by whom) of those closed in the last day.
 func (x *escalations) online(dev, user string) {
 	x.mu.Lock()
-	ids := make([]string, 0, len(x.alerts[user]))
+	ids := make([]string, 0, len(x.alerts[user])+len(x.closed[user]))
 	for id := range x.alerts[user] {
+		ids = append(ids, id)
+	}
+	for id, at := range x.closed[user] {
+		if time.Since(at) > closedKept {
+			delete(x.closed[user], id)
+			continue
+		}
 		ids = append(ids, id)
 	}
 	x.mu.Unlock()
 	for _, id := range ids {
-		if e, err := x.store.Escalation(id); err == nil && e.Active() {
+		if e, err := x.store.Escalation(id); err == nil {
 			x.out.push(dev, outItem{topic: "alert", payload: alerting.EncodeAlert(e)})
 		}
 	}

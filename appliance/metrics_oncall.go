@@ -35,3 +35,18 @@ func (c oncallCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descEscExhausted, prometheus.CounterValue, float64(x.exhausted.Load()))
 	ch <- prometheus.MustNewConstMetric(descEscMaxLateness, prometheus.GaugeValue, float64(x.maxLateMs.Load())/1000)
 }
+
+// OnCallStatus is the on-call part of Status.
+type OnCallStatus struct {
+	GapsAhead          int    `json:"gaps_ahead"` // gaps in scheduled roles starting within 12 hours
+	PendingEscalations int    `json:"pending_escalations"`
+	Exhausted          uint64 `json:"exhausted_escalations"` // since the appliance started
+}
+
+// oncallStatus reports coverage gaps ahead and escalations.
+func (a *Appliance) oncallStatus() *OnCallStatus {
+	if a.api == nil || a.api.oncall == nil || a.api.esc == nil {
+		return nil
+	}
+	return &OnCallStatus{GapsAhead: int(a.api.oncall.gapsAhead.Load()), PendingEscalations: a.api.esc.timers.Len(), Exhausted: a.api.esc.exhausted.Load()}
+}
