@@ -11,26 +11,44 @@ import (
 	"time"
 )
 
+var stepCases = []struct {
+	in   string
+	want string
+	ok   bool
+}{
+	{"role:Cardiology-Oncall:5m", "role:cardiology-oncall:5m0s", true},
+	{"user:dr.lee:90s", "user:dr.lee:1m30s", true},
+	{"group:icu-4:1h", "group:icu-4:1h0m0s", true},
+	{"pager:x:5m", "", false},
+	{"role:x", "", false},
+	{"role:x:0s", "", false},
+	{"role:bad name:5m", "", false},
+	{"user:x:48h", "", false},
+}
+
 func TestParseStep(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want string
-		ok   bool
-	}{
-		{"role:Cardiology-Oncall:5m", "role:cardiology-oncall:5m0s", true},
-		{"user:dr.lee:90s", "user:dr.lee:1m30s", true},
-		{"group:icu-4:1h", "group:icu-4:1h0m0s", true},
-		{"pager:x:5m", "", false},
-		{"role:x", "", false},
-		{"role:x:0s", "", false},
-		{"role:bad name:5m", "", false},
-		{"user:x:48h", "", false},
-	} {
+	for _, c := range stepCases {
 		s, err := ParseStep(c.in)
 		if (err == nil) != c.ok || (c.ok && s.String() != c.want) {
 			t.Errorf("ParseStep(%q) = %v, %v", c.in, s, err)
 		}
 	}
+}
+
+func FuzzParseStep(f *testing.F) {
+	for _, c := range stepCases {
+		f.Add(c.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseStep(in)
+		if err != nil {
+			return
+		}
+		again, err := ParseStep(s.String())
+		if err != nil || again != s || s.Wait < MinWait || s.Wait > MaxWait {
+			t.Fatalf("%q parsed to %v, which does not parse back: %v", in, s, err)
+		}
+	})
 }
 
 // TestEscalationThreeStepsWithDecline runs the timers on fake time
@@ -126,13 +144,28 @@ func TestExhaust(t *testing.T) {
 	}
 }
 
+var responseCases = map[string]bool{`{"id":"alr_1","response":"accept"}`: true, `{"id":"alr_1","response":"decline"}`: true,
+	`{"id":"alr_1","response":"maybe"}`: false, `{"response":"accept"}`: false, `[]`: false, `null`: false, ``: false,
+	`{"id":"","response":"accept"}`: false, `{"id":7,"response":"accept"}`: false}
+
 func TestDecodeResponse(t *testing.T) {
-	for in, ok := range map[string]bool{`{"id":"alr_1","response":"accept"}`: true, `{"id":"alr_1","response":"decline"}`: true,
-		`{"id":"alr_1","response":"maybe"}`: false, `{"response":"accept"}`: false, `[]`: false, `null`: false, ``: false} {
+	for in, ok := range responseCases {
 		if _, e := DecodeResponse([]byte(in)); (e == nil) != ok {
 			t.Errorf("%s: %v", in, e)
 		}
 	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	for in := range responseCases {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, e := DecodeResponse(in)
+		if e == nil && (r.ID == "" || len(r.ID) > 128 || (r.Response != "accept" && r.Response != "decline")) {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
 }
 
 // TestRestartWithPendingStep, on fake time: the escalation is persisted

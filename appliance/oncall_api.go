@@ -402,6 +402,10 @@ func (a *adminAPI) exportSchedule(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if err := a.store.Record(r.Context(), actorFrom(r.Context()).Event("schedule.export", "user:"+login)); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "wardline"
