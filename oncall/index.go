@@ -131,12 +131,16 @@ func (x *Index) Gaps(from, to time.Time) []Gap {
 	x.mu.RUnlock()
 	var out []Gap
 	for _, r := range roles {
-		if tl, ok := x.timeline(r, from); ok {
-			if to.After(tl.To) {
-				tl = x.schedules[r].Compile(from, to)
-			}
-			out = append(out, tl.Gaps(from, to)...)
+		x.mu.RLock()
+		sc, tl := x.schedules[r], x.timelines[r]
+		x.mu.RUnlock()
+		if sc == nil {
+			continue
 		}
+		if from.Before(tl.From) || to.After(tl.To) {
+			tl = sc.Compile(from, to)
+		}
+		out = append(out, tl.Gaps(from, to)...)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Start.Equal(out[j].Start) {
