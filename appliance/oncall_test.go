@@ -2,9 +2,12 @@ package appliance
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,4 +71,57 @@ func TestRouteRoles(t *testing.T) {
 	if got := o.routeRoles(to, messaging.Normal, now.Add(2*time.Hour)); got[1].RoutedTo != "" {
 		t.Fatalf("routed outside the shift: %+v", got)
 	}
+}
+
+// TestGapWarning: a gap starting within 12 hours is warned of once (log
+// and gauge), and one further ahead is not.
+func TestGapWarning(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: filepath.Join(t.TempDir(), "data"), CreateKey: true, MinFree: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs lockedLog
+	o := newOncallService(st, slog.New(slog.NewTextHandler(&logs, nil)))
+	now := time.Now().UTC()
+	sc := &oncall.Schedule{Role: "icu"}
+	for i, span := range [][2]time.Duration{{-time.Hour, 2 * time.Hour}, {3 * time.Hour, 20 * time.Hour}, {21 * time.Hour, 40 * time.Hour}} {
+		if err := sc.AddShift(oncall.Shift{ID: fmt.Sprint(i), Role: "icu", User: "a", Start: now.Add(span[0]), End: now.Add(span[1]), Layer: oncall.LayerShift}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.index.Set(sc)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { o.runGapWatch(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for o.gapsAhead.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := o.gapsAhead.Load(); n != 1 {
+		t.Fatalf("gaps ahead: %d, want 1 (02:00-03:00; the one at 20:00 is beyond 12 h)", n)
+	}
+	if got := strings.Count(logs.String(), "coverage gap ahead"); got != 1 {
+		t.Fatalf("warned %d times:\n%s", got, logs.String())
+	}
+}
+
+// lockedLog is a log sink safe for concurrent writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
