@@ -14,8 +14,12 @@ import (
 // after the fsync, the answer on in/reply.
 func (a *deviceAPI) respond(p broker.Inbound, by audit.Actor, done func(broker.Ack)) {
 	r, merr := alerting.DecodeResponse(p.Payload)
-	if merr == nil && (by.User == "" || a.esc == nil) {
+	switch {
+	case merr != nil:
+	case by.User == "":
 		merr = messaging.Errorf(messaging.CodeForbidden, "sign in on this shared device first")
+	case a.esc == nil:
+		merr = messaging.Errorf(messaging.CodeInternal, "alerts are not running")
 	}
 	if merr != nil {
 		a.reply(p, r.ID, messaging.EncodeErrorReply(r.ID, merr))
@@ -41,8 +45,12 @@ func (a *deviceAPI) respond(p broker.Inbound, by audit.Actor, done func(broker.A
 
 // statusReq sets or reads a user's availability (status.set, status.get).
 func (a *deviceAPI) statusReq(req messaging.Req, by audit.Actor, answer func(any, error)) {
-	if by.User == "" || a.oncall == nil {
+	switch {
+	case by.User == "":
 		answer(nil, messaging.Errorf(messaging.CodeForbidden, "sign in on this shared device first"))
+		return
+	case a.oncall == nil:
+		answer(nil, messaging.Errorf(messaging.CodeInternal, "on-call routing is not running"))
 		return
 	}
 	if req.Op == messaging.OpStatusGet {
