@@ -142,7 +142,14 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
 		ClientRef: req.ClientRef, To: to, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
 	}}
-	a.store.Submit(cmd, func(err error) {
+	var command store.Command = cmd
+	var escalated *store.SendEscalated // the message and its escalation, stored together
+	if a.esc != nil {
+		if escalated = a.esc.wrapSend(cmd); escalated != nil {
+			command = escalated
+		}
+	}
+	a.store.Submit(command, func(err error) {
 		var me *messaging.Error
 		switch {
 		case errors.As(err, &me):
@@ -159,8 +166,8 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 			r := cmd.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
 			a.out.sent(cmd)
-			if a.esc != nil {
-				a.esc.messageSent(cmd)
+			if escalated != nil {
+				a.esc.sent(escalated)
 			}
 		}
 	})

@@ -159,37 +159,30 @@ func (x *escalations) started(e *alerting.Escalation, devs []store.Delivery) {
 	x.timers.Set(e.ID, e.Step, e.Due)
 }
 
-// messageSent starts the escalation of an urgent or critical message that
-// a policy covers: its recipients are the first step.
-func (x *escalations) messageSent(c *store.SendMessage) {
-	m := c.Result
-	if c.Duplicate {
-		return
-	}
-	name := x.oncall.policyFor(m.To, m.Priority)
+// wrapSend returns the send as a SendEscalated when an escalation policy
+// covers it (urgent or critical, to a role with a policy or of a priority
+// with one), so that the message and its escalation are stored together;
+// else nil.
+func (x *escalations) wrapSend(c *store.SendMessage) *store.SendEscalated {
+	name := x.oncall.policyFor(c.Msg.To, c.Msg.Priority)
 	if name == "" {
-		return
+		return nil
 	}
 	p, err := x.store.Policy(name)
 	if err != nil {
 		x.log.Warn("an attached escalation policy is missing", "policy", name, "err", err)
+		return nil
+	}
+	return &store.SendEscalated{SendMessage: c, Policy: p}
+}
+
+// sent arms the timer of a committed message escalation.
+func (x *escalations) sent(c *store.SendEscalated) {
+	if c.Esc == nil {
 		return
 	}
-	now := time.Now().UTC()
-	e := alerting.New(store.MessageEscalationID(m.ID), alerting.KindMessage, m.ID, p, now)
-	e.By = m.From
-	_ = e.Reach(0, m.Recipients, "the message's recipients", now)
-	cmd := &store.StartEscalation{By: audit.System, Esc: e}
-	x.store.Submit(cmd, func(err error) {
-		if err != nil {
-			x.log.Error("starting a message escalation", "msg", m.ID, "err", err)
-			return
-		}
-		if !cmd.Duplicate {
-			x.track(e)
-			x.timers.Set(e.ID, e.Step, e.Due)
-		}
-	})
+	x.track(c.Esc)
+	x.timers.Set(c.Esc.ID, c.Esc.Step, c.Esc.Due)
 }
 
 // advance moves escalation id on from step from, if it still stands there.

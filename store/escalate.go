@@ -292,3 +292,40 @@ func (c *CloseOnRead) Apply(tx *Txn) error {
 	}
 	return nil
 }
+
+// SendEscalated is a SendMessage whose message an escalation policy
+// covers: the message and the start of its escalation (its recipients are
+// the first step) are stored in one transaction, so that no crash can
+// leave an urgent message without its escalation. A repeated client_ref
+// starts nothing.
+type SendEscalated struct {
+	*SendMessage
+	Policy alerting.Policy
+
+	Esc *alerting.Escalation // set by Apply; nil for a duplicate
+}
+
+// Event implements Command: the send's event (the escalation's own events
+// follow it in the same transaction).
+func (c *SendEscalated) Event() audit.Event { return c.SendMessage.Event() }
+
+// Apply implements Command.
+func (c *SendEscalated) Apply(tx *Txn) error {
+	c.Esc = nil
+	if err := c.SendMessage.Apply(tx); err != nil || c.Duplicate {
+		return err
+	}
+	m := c.Result
+	e := alerting.New(messageEscalationID(m.ID), alerting.KindMessage, m.ID, c.Policy, tx.Now())
+	e.By = m.From
+	if err := e.Reach(0, m.Recipients, "the message's recipients", tx.Now()); err != nil {
+		return err
+	}
+	if err := putEscalation(tx, e); err != nil {
+		return err
+	}
+	tx.Audit(audit.System.Event("escalation.start", "esc:"+e.ID, "policy:"+e.Policy.Name, "msg:"+m.ID))
+	tx.Audit(stepEvent(audit.System, e))
+	c.Esc = e
+	return nil
+}
