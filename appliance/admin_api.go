@@ -25,6 +25,9 @@ type adminAPI struct {
 	status  func(context.Context) Status
 	devices *deliveries  // nil when the appliance is not running
 	access  *accessCache // cleared on every change of a device or user; nil when not running
+
+	oncall *oncallService // on-call routing; nil when not running (built from the store per request)
+	esc    *escalations   // escalations and alerts; nil when not running
 }
 
 // handler routes the admin API.
@@ -51,6 +54,7 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("POST /v1/roles", a.addGroup(true))
 	mux.HandleFunc("GET /v1/roles", a.listGroups(true))
 	mux.HandleFunc("POST /v1/roles/{name}/members", a.changeMembers(true))
+	a.oncallRoutes(mux)
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

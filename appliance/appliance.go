@@ -76,7 +76,8 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
-		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out, access: a.api.access}).handler()}
+		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out, access: a.api.access,
+			oncall: a.api.oncall, esc: a.api.esc}).handler()}
 	if err := a.admin.listen(); err != nil {
 		a.httpLn.Close()
 		return err
@@ -106,6 +107,8 @@ func (a *Appliance) Run(ctx context.Context) error {
 	run("critical repeats", func() error { return a.api.out.runRepeats(runCtx) })
 	run("delivered notices", func() error { return a.api.out.runDrops(runCtx) })
 	run("retention", func() error { return a.runRetention(runCtx) })
+	run("escalations", func() error { return a.api.esc.run(runCtx) })
+	run("on-call gaps", func() error { return a.api.oncall.runGapWatch(runCtx) })
 
 	select {
 	case <-a.broker.Ready():
@@ -234,6 +237,11 @@ func (a *Appliance) startBroker() error {
 	}
 	a.broker = b
 	a.api.out = newDeliveries(a.store, b, a.log.With("component", "delivery"), a.cfg.Messaging.CriticalRepeat.Duration)
+	a.api.oncall = newOncallService(a.store, a.log.With("component", "oncall"))
+	if err := a.api.oncall.load(context.Background()); err != nil {
+		return fmt.Errorf("on-call schedules: %w", err)
+	}
+	a.api.esc = newEscalations(a.store, a.api.oncall, a.api.out, a.log.With("component", "escalation"))
 	return nil
 }
 
@@ -303,6 +311,7 @@ func (a *Appliance) status(ctx context.Context) Status {
 		Started: a.started, DataDir: absOr(a.cfg.DataDir), Listeners: a.listeners(), Users: len(users),
 		Store: storeStatus(a.store), Certificates: []CertStatus{}, MQTT: MQTTStatus{Clients: int(a.broker.Stats().ClientsConnected)},
 		PID: os.Getpid(), RSSBytes: residentBytes()}
+	st.OnCall = a.oncallStatus()
 	for _, c := range a.certs.Certificates() {
 		st.Certificates = append(st.Certificates, CertStatus{Name: c.Name, NotAfter: c.NotAfter, Issuer: c.Issuer})
 	}

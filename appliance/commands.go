@@ -65,6 +65,9 @@ func defineStatus(*flag.FlagSet) func(*cli, []string) error {
 		fmt.Fprintf(w, "Audit events\t%d\n", st.Store.AuditEvents)
 		fmt.Fprintf(w, "Store\t%d commands in %d commits, %d failed commits, %d refused (disk full), key %s\n",
 			st.Store.Commands, st.Store.Commits, st.Store.FailedCommits, st.Store.Refused, st.Store.KeyID)
+		if oc := st.OnCall; oc != nil {
+			fmt.Fprintf(w, "On call\t%d gaps starting within 12 h, %d escalations pending, %d exhausted since start\n", oc.GapsAhead, oc.PendingEscalations, oc.Exhausted)
+		}
 		for _, ct := range st.Certificates {
 			fmt.Fprintf(w, "Certificate %s\texpires %s (%s), issuer %s\n", ct.Name, ct.NotAfter.Format(time.RFC3339),
 				time.Until(ct.NotAfter).Round(time.Hour), ct.Issuer)

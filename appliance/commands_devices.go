@@ -19,7 +19,7 @@ func init() {
 		command{path: "group add", args: "NAME [--members a,b,...]", nargs: 1, summary: "add a local group", define: defineGroupAdd(false)},
 		command{path: "group members", args: "NAME [--add a,b] [--remove a,b]", nargs: 1, summary: "change a local group's members", define: defineMembers(false)},
 		command{path: "group list", nargs: 0, json: true, summary: "list local groups", define: defineGroupList(false)},
-		command{path: "role add", args: "NAME [--members a,b,...]", nargs: 1, summary: "add a role (fixed members until on-call schedules)", define: defineGroupAdd(true)},
+		command{path: "role add", args: "NAME [--members a,b,...]", nargs: 1, summary: "add a role (its fixed members, if any, are the fallback when nobody is on call)", define: defineGroupAdd(true)},
 		command{path: "role members", args: "NAME [--add a,b] [--remove a,b]", nargs: 1, summary: "change a role's members", define: defineMembers(true)},
 		command{path: "role list", nargs: 0, json: true, summary: "list roles", define: defineGroupList(true)},
 	)

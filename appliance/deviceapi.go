@@ -26,6 +26,8 @@ type deviceAPI struct {
 	log     *slog.Logger
 	maxBody int
 	now     func() time.Time
+	oncall  *oncallService // routes roles through the on-call schedules
+	esc     *escalations   // escalation policies and alerts
 
 	// Counters for /metrics.
 	sent, refused, storeFailed, acks atomic.Uint64
@@ -75,6 +77,9 @@ func (a *deviceAPI) Online(dev string) {
 		return
 	}
 	a.out.online(dev, d.user)
+	if a.esc != nil {
+		a.esc.online(dev, d.user)
+	}
 }
 
 // Offline implements broker.Handler.
@@ -99,9 +104,7 @@ func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
 	case "req":
 		a.req(p, by, done)
 	case "respond":
-		// Alerts arrive with on-call and escalation (a later release).
-		a.reply(p, "", messaging.EncodeErrorReply("", messaging.Errorf(messaging.CodeInvalid, "no alerts are open")))
-		done(broker.Ack{Reason: reasonImplSpecific})
+		a.respond(p, by, done)
 	default:
 		done(broker.Ack{Reason: reasonNotAuthz})
 	}
@@ -131,11 +134,22 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		return
 	}
 	now := a.now().UTC()
+	to := req.To
+	if a.oncall != nil {
+		to = a.oncall.routeRoles(req.To, req.Priority, now)
+	}
 	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
 		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
-		ClientRef: req.ClientRef, To: req.To, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
+		ClientRef: req.ClientRef, To: to, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
 	}}
-	a.store.Submit(cmd, func(err error) {
+	var command store.Command = cmd
+	var escalated *store.SendEscalated // the message and its escalation, stored together
+	if a.esc != nil {
+		if escalated = a.esc.wrapSend(cmd); escalated != nil {
+			command = escalated
+		}
+	}
+	a.store.Submit(command, func(err error) {
 		var me *messaging.Error
 		switch {
 		case errors.As(err, &me):
@@ -152,6 +166,9 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 			r := cmd.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
 			a.out.sent(cmd)
+			if escalated != nil {
+				a.esc.sent(escalated)
+			}
 		}
 	})
 }
@@ -183,6 +200,9 @@ func (a *deviceAPI) ack(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 			a.acks.Add(1)
 			done(broker.Ack{Reason: reasonOK})
 			a.out.acked(cmd)
+			if a.esc != nil && cmd.Changed && cmd.Receipt.State == messaging.Read {
+				a.esc.read(by, req.ID)
+			}
 		}
 	})
 }
@@ -237,6 +257,8 @@ func (a *deviceAPI) req(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 			}
 			answer(nil, err)
 		})
+	case "status.set", "status.get":
+		a.statusReq(req, by, answer)
 	case "session.signin", "session.signout":
 		answer(nil, messaging.Errorf(messaging.CodeForbidden, "shared-device sign-in comes with the directory release"))
 	default:

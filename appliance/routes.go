@@ -17,6 +17,7 @@ func (a *Appliance) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", onlyLoopback(a.metricsHandler()))
 	mux.Handle("/mqtt", a.broker.WebSocketHandler())
+	a.feedRoutes(mux)
 	return securityHeaders(mux)
 }
 

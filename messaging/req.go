@@ -39,6 +39,9 @@ type Req struct {
 	PIN          string // session.signin: exactly one of PIN and Password
 	Password     string
 	ID           string // message.recall: the message id
+	Status       string // status.set: available, busy, dnd or off_shift
+	ForwardTo    string // status.set: normalized login of a colleague, or ""
+	User         string // status.get: normalized login, or "" for oneself
 }
 
 // String describes the request without its secrets.
@@ -92,6 +95,8 @@ func DecodeReq(payload []byte) (Req, *Error) {
 	case OpSessionSignout:
 	case OpMessageRecall:
 		e = r.decodeRecall(o)
+	case OpStatusSet, OpStatusGet:
+		e = r.decodeStatus(o)
 	default:
 		if opLike(op) {
 			return Req{}, Errorf(CodeInvalid, "unknown op %q", op)

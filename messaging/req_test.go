@@ -13,6 +13,14 @@ var reqCases = []struct {
 	want    Req
 }{
 	{"search", `{"ref":"r-1","op":"directory.search","q":"  cardio "}`, "", Req{Ref: "r-1", Op: OpDirectorySearch, Q: "cardio"}},
+	{"status set", `{"op":"status.set","status":"dnd","forward_to":"Dr.Kim"}`, "", Req{Op: OpStatusSet, Status: StatusDND, ForwardTo: "dr.kim"}},
+	{"status set plain", `{"op":"status.set","status":"available"}`, "", Req{Op: OpStatusSet, Status: StatusAvailable}},
+	{"status set unknown", `{"op":"status.set","status":"asleep"}`, CodeInvalid, Req{}},
+	{"status set missing", `{"op":"status.set"}`, CodeInvalid, Req{}},
+	{"status set bad forward", `{"op":"status.set","status":"dnd","forward_to":"a b"}`, CodeInvalid, Req{}},
+	{"status get self", `{"op":"status.get"}`, "", Req{Op: OpStatusGet}},
+	{"status get user", `{"op":"status.get","user":"DR.LEE"}`, "", Req{Op: OpStatusGet, User: "dr.lee"}},
+	{"status get bad", `{"op":"status.get","user":7}`, CodeInvalid, Req{}},
 	{"search 128", `{"op":"directory.search","q":"` + strings.Repeat("\u00e9", 128) + `"}`, "", Req{Op: OpDirectorySearch, Q: strings.Repeat("\u00e9", 128)}},
 	{"search 129", `{"op":"directory.search","q":"` + strings.Repeat("\u00e9", 129) + `"}`, CodeInvalid, Req{}},
 	{"search empty", `{"op":"directory.search","q":"  "}`, CodeInvalid, Req{}},
@@ -128,6 +136,13 @@ func FuzzDecodeReq(f *testing.F) {
 				t.Fatalf("bad signin passed")
 			}
 		case OpSessionSignout:
+		case OpStatusSet:
+			switch r.Status {
+			case StatusAvailable, StatusBusy, StatusDND, StatusOffShift:
+			default:
+				t.Fatalf("bad status passed: %+v", r)
+			}
+		case OpStatusGet:
 		case OpMessageRecall:
 			if !ValidMessageID(r.ID) {
 				t.Fatalf("bad recall passed: %+v", r)

@@ -22,8 +22,12 @@ type Directory interface {
 }
 
 // Resolve turns addresses into recipients. A user must exist and be
-// enabled. A group reaches its enabled members. A role is routed to its
-// first enabled member, whom the returned address names in RoutedTo. The
+// enabled. A group reaches its enabled members. A role address that
+// arrives with RoutedTo set was routed by the on-call schedule when it was
+// sent (the appliance does that before the store command) and reaches that
+// person, who must be enabled; otherwise a role is routed to its first
+// enabled fixed member (the fallback), whom the returned address names in
+// RoutedTo. The
 // sender is never a recipient. recipients is sorted and without
 // duplicates; resolved is to in the same order, RoutedTo set for roles.
 //
@@ -86,6 +90,17 @@ func Resolve(to []Address, sender string, dir Directory) (recipients []string, r
 				}
 			}
 		case "role":
+			if a.RoutedTo != "" { // routed by the on-call schedule at the moment of sending
+				login, ok := enabled(a.RoutedTo)
+				if !ok {
+					return nil, nil, Errorf(CodeUnknownRecipient, "the person on call for role %s is disabled", a.Role)
+				}
+				r.RoutedTo = login
+				if e := add(login); e != nil {
+					return nil, nil, e
+				}
+				break
+			}
 			members, ok := dir.RoleMembers(a.Role)
 			if !ok {
 				return nil, nil, unknown(a.Role)

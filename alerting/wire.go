@@ -1,0 +1,66 @@
+package alerting
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/wardline/wardline/messaging"
+)
+
+// wireAlert is the in/alert payload of docs/device-api.md, with the
+// additions state, accepted_by and step: the same alert id again is an
+// update (accepted by someone, or closed).
+type wireAlert struct {
+	ID         string             `json:"id"`
+	Kind       string             `json:"kind"`
+	Priority   messaging.Priority `json:"priority"`
+	Text       string             `json:"text,omitempty"`
+	Patient    *messaging.Patient `json:"patient,omitempty"`
+	Responses  []string           `json:"responses"`
+	ExpiresAt  string             `json:"expires_at,omitempty"`
+	State      State              `json:"state"`
+	AcceptedBy string             `json:"accepted_by,omitempty"`
+	Step       int                `json:"step"`
+}
+
+// EncodeAlert is the in/alert payload of an alert escalation as it stands.
+// An accepted or closed alert carries no text or patient: it only tells
+// who accepted.
+func EncodeAlert(e *Escalation) []byte {
+	w := wireAlert{ID: e.ID, State: e.State, AcceptedBy: e.AcceptedBy, Step: e.Step + 1, Responses: []string{}}
+	if e.Alert != nil {
+		w.Kind, w.Priority = e.Alert.Kind, e.Alert.Priority
+	}
+	if e.Active() && e.Alert != nil {
+		w.Text, w.Patient, w.Responses = e.Alert.Text, e.Alert.Patient, []string{"accept", "decline"}
+	}
+	if !e.Due.IsZero() {
+		w.ExpiresAt = e.Due.UTC().Format(time.RFC3339)
+	}
+	b, _ := json.Marshal(w)
+	return b
+}
+
+// Response is a decoded out/respond payload.
+type Response struct {
+	ID       string
+	Response string // accept or decline
+}
+
+// DecodeResponse parses out/respond: {"id": "alr_...", "response": "accept"}.
+func DecodeResponse(payload []byte) (Response, *messaging.Error) {
+	var in struct {
+		ID       *string `json:"id"`
+		Response *string `json:"response"`
+	}
+	if len(payload) > 4096 || json.Unmarshal(payload, &in) != nil {
+		return Response{}, messaging.Errorf(messaging.CodeInvalid, "the payload is not a JSON object")
+	}
+	switch {
+	case in.ID == nil || *in.ID == "" || len(*in.ID) > 128:
+		return Response{}, messaging.Errorf(messaging.CodeInvalid, "id is required")
+	case in.Response == nil || (*in.Response != "accept" && *in.Response != "decline"):
+		return Response{}, messaging.Errorf(messaging.CodeInvalid, "response must be accept or decline")
+	}
+	return Response{ID: *in.ID, Response: *in.Response}, nil
+}
