@@ -137,6 +137,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 	to := req.To
 	if a.oncall != nil {
 		to = a.oncall.routeRoles(req.To, req.Priority, now)
+		to = a.oncall.forwardUsers(to, req.Priority)
 	}
 	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
 		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
@@ -165,7 +166,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 			done(broker.Ack{Reason: reasonOK})
 			r := cmd.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
-			a.out.sent(cmd)
+			a.out.sent(a.oncall.quietSend(cmd))
 			if escalated != nil {
 				a.esc.sent(escalated)
 			}
@@ -280,6 +281,8 @@ type searchHit struct {
 	Name       string `json:"name,omitempty"`
 	Department string `json:"department,omitempty"`
 	Title      string `json:"title,omitempty"`
+	Status     string `json:"status,omitempty"`     // the user's status, where set: available, busy, dnd, off_shift
+	ForwardTo  string `json:"forward_to,omitempty"` // the colleague a dnd or off_shift user forwards to
 }
 
 // search finds enabled users whose name words, login, department or title
@@ -292,7 +295,11 @@ func (a *deviceAPI) search(q string) []searchHit {
 		if !u.Enabled || !matchesUser(u, q) {
 			continue
 		}
-		out = append(out, searchHit{User: u.Login, Name: u.Name, Department: u.Department, Title: u.Title})
+		hit := searchHit{User: u.Login, Name: u.Name, Department: u.Department, Title: u.Title}
+		if st, ok := a.oncall.statusOf(u.Login); ok {
+			hit.Status, hit.ForwardTo = st.Status, st.ForwardTo
+		}
+		out = append(out, hit)
 		if len(out) >= 50 {
 			return out
 		}
