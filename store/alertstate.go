@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wardline/wardline/alerting"
@@ -23,9 +24,20 @@ const prefixAlertQueue = "alrq/" // + device + "/" + alert id: change stamp
 func alertQueueKey(dev, id string) []byte { return []byte(prefixAlertQueue + dev + "/" + id) }
 
 // queueAlert records that alert id changed for each of devs, and returns
-// the change's stamp (the transaction's time, fixed width so it sorts).
+// the change's stamp: the transaction's time in nanoseconds, fixed width so
+// it sorts, and always later than a stamp it replaces (two changes within
+// one clock tick must not share one, or dropping the first's notice would
+// drop the second's).
 func queueAlert(tx *Txn, devs []Delivery, id string) string {
-	stamp := fmt.Sprintf("%020d", tx.Now().UnixNano())
+	n := tx.Now().UnixNano()
+	for _, d := range devs {
+		if v, err := tx.Get(alertQueueKey(d.Device, id)); err == nil {
+			if old, err := strconv.ParseInt(string(v), 10, 64); err == nil && old >= n {
+				n = old + 1
+			}
+		}
+	}
+	stamp := fmt.Sprintf("%020d", n)
 	for _, d := range devs {
 		tx.Set(alertQueueKey(d.Device, id), []byte(stamp))
 	}

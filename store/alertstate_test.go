@@ -147,3 +147,48 @@ func TestPurgeAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertStampsWithinOneTick: two changes of an alert at the same clock
+// reading get different stamps, so that dropping the first change's notice
+// (written to the device) keeps the second's.
+func TestAlertStampsWithinOneTick(t *testing.T) {
+	frozen := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	s, err := Open(Options{Dir: t.TempDir() + "/data", CreateKey: true, MinFree: 1 << 20, Now: func() time.Time { return frozen }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	addUser(t, s, "dr.a", "dr.a")
+	if err := s.Apply(ctx, EnrollDevice{By: admin, Device: Device{ID: "dev-a", User: "dr.a", SecretHash: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := alerting.Policy{Name: "p", Steps: []alerting.Step{{Kind: alerting.TargetUser, Name: "dr.a", Wait: time.Minute}}}
+	e := alerting.New("alr_1", alerting.KindAlert, "alr_1", p, frozen)
+	e.Alert = &alerting.Alert{Kind: "lab", Text: "x"}
+	_ = e.Reach(0, []string{"dr.a"}, "", frozen)
+	start := &StartEscalation{By: admin, Esc: e}
+	if err := s.Apply(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	acc := &RespondAlert{By: admin, ID: "alr_1", Response: "accept"}
+	acc.By.User = "dr.a"
+	if err := s.Apply(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	if acc.Stamp <= start.Stamp {
+		t.Fatalf("stamps %s then %s", start.Stamp, acc.Stamp)
+	}
+	if err := s.Apply(ctx, DropAlertNotices{Written: []AlertWritten{{Device: "dev-a", ID: "alr_1", Stamp: start.Stamp}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := alertNotices(t, s, "dev-a"); !slices.Equal(got, []string{"alr_1:accepted"}) {
+		t.Fatalf("owed %v", got)
+	}
+	if err := s.Apply(ctx, DropAlertNotices{Written: []AlertWritten{{Device: "dev-a", ID: "alr_1", Stamp: acc.Stamp}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := alertNotices(t, s, "dev-a"); len(got) != 0 {
+		t.Fatalf("owed %v after the accept was written", got)
+	}
+}
