@@ -17,6 +17,7 @@ func (a *Appliance) metricsHandler() http.Handler {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		applianceCollector{a},
+		directoryCollector{a.dir},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }

@@ -25,6 +25,7 @@ type Status struct {
 	MQTT         MQTTStatus        `json:"mqtt"`
 	PID          int               `json:"pid,omitempty"`
 	RSSBytes     int64             `json:"rss_bytes,omitempty"` // resident memory of the appliance process
+	Directory    *DirectoryStatus  `json:"directory,omitempty"` // AD sync, with [directory.ad]
 }
 
 // residentBytes reads this process's resident set size from /proc.
