@@ -35,8 +35,8 @@ type DirectoryStatus struct {
 	Error       string    `json:"error"`
 	Stopped     bool      `json:"stopped"`
 	StopReason  string    `json:"stop_reason,omitempty"`
-	Full        bool      `json:"full"`               // the last run read everything
-	Changes     int       `json:"changes"`            // users and groups the last applied run wrote
+	Full        bool      `json:"full"`                // the last run read everything
+	Changes     int       `json:"changes"`             // users and groups the last applied run wrote
 	Conflicts   []string  `json:"conflicts,omitempty"` // AD names held by local users or groups
 }
 
