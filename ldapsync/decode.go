@@ -80,9 +80,9 @@ func ParseAccountExpires(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	const perSec = 10_000_000
-	secs, rest := v/perSec, v%perSec
-	// 1601 + 2^63 * 100 ns is beyond year 30000: time.Time holds it.
-	return fileTimeEpoch.Add(time.Duration(secs) * time.Second).Add(time.Duration(rest * 100)), nil
+	const unixOffset = 11644473600 // seconds from 1601 to 1970
+	// Through Unix seconds: a time.Duration from 1601 would overflow.
+	return time.Unix(v/perSec-unixOffset, (v%perSec)*100).UTC(), nil
 }
 
 // cleanText makes an attribute value safe to store and show: invalid UTF-8
