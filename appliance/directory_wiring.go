@@ -88,9 +88,16 @@ func (a *Appliance) startDirectory(ctx context.Context) error {
 	}
 	d.changed = func() {
 		a.api.access.invalidate()
-		if err := loadIndex(context.Background(), a.store, a.index); err != nil {
-			a.log.Warn("reloading the search index", "err", err)
+		groups, err := a.store.Groups(context.Background(), false)
+		if err != nil {
+			a.log.Warn("reloading group names for search", "err", err)
+			return
 		}
+		names := make([]string, 0, len(groups))
+		for _, g := range groups {
+			names = append(names, g.Name)
+		}
+		a.index.SetGroups(names) // the users were put into the index as they were written
 	}
 	a.dir = d
 	a.api.passwords = d

@@ -199,7 +199,7 @@ func TestDirectorySyncLifecycle(t *testing.T) {
 }
 
 // dnOf finds a user's DN by sAMAccountName.
-func dnOf(t *testing.T, dc *testkit.Samba, base, sam string) string {
+func dnOf(t testing.TB, dc *testkit.Samba, base, sam string) string {
 	t.Helper()
 	out := dc.Tool(t, "user", "show", sam, "--attributes=distinguishedName")
 	for _, line := range strings.Split(out, "\n") {

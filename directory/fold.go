@@ -31,7 +31,12 @@ func Fold(s string) string {
 				b.WriteString(f)
 				continue
 			}
-			b.WriteRune(unicode.ToLower(r))
+			r = unicode.ToLower(r)
+			if f, ok := foldTable[r]; ok { // "ẞ" lowers to "ß", which folds to "ss"
+				b.WriteString(f)
+				continue
+			}
+			b.WriteRune(r)
 		}
 	}
 	return b.String()
