@@ -64,7 +64,7 @@ type directorySync struct {
 	// disabled is called with the logins a sync disabled and the devices it
 	// revoked, after the change is durable.
 	disabled func(ctx context.Context, logins, devices []string)
-	// changed is called after a sync wrote users.
+	// changed is called after a sync changed groups or disabled users.
 	changed func()
 
 	mu       sync.Mutex // one sync at a time
@@ -161,10 +161,11 @@ func (s *directorySync) stop(reason string) error {
 }
 
 func (s *directorySync) syncLocked(ctx context.Context, full, confirm bool, now time.Time) error {
-	d, _, err := s.reader.Read(ctx, full, now)
+	d, rs, err := s.reader.Read(ctx, full, now)
 	if err != nil {
 		return err
 	}
+	readDone := s.now()
 	current, err := s.store.Users(ctx)
 	if err != nil {
 		return err
@@ -195,10 +196,13 @@ func (s *directorySync) syncLocked(ctx context.Context, full, confirm bool, now 
 	if err != nil {
 		return err
 	}
+	planned := s.now()
 	if err := s.apply(ctx, plan.Changes, groups, gone); err != nil {
 		s.needFull = true // the mirror moved on; read everything again
 		return err
 	}
+	s.log.Debug("directory sync timings", "full", rs.Full, "entries_read", rs.Users+rs.Groups,
+		"read_ms", readDone.Sub(now).Milliseconds(), "plan_ms", planned.Sub(readDone).Milliseconds(), "write_ms", s.now().Sub(planned).Milliseconds())
 	s.needFull = false
 	s.smu.Lock()
 	s.status.Users, s.status.Groups, s.status.Disabled = len(ad), len(d.Groups), disabled
@@ -279,7 +283,7 @@ func (s *directorySync) apply(ctx context.Context, changes []directory.UserChang
 			if len(logins) > 0 && s.disabled != nil {
 				s.disabled(ctx, logins, devices)
 			}
-			if s.changed != nil {
+			if s.changed != nil && (len(groups) > 0 || len(gone) > 0 || len(logins) > 0) {
 				s.changed()
 			}
 			if len(conflicts) > 0 {

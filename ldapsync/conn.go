@@ -26,8 +26,10 @@ var (
 
 // conn is one bound connection.
 type conn struct {
-	l   *ldap.Conn
-	cfg Config
+	l      *ldap.Conn
+	cfg    Config
+	domain string // defaultNamingContext, from the root DSE
+	listed bool   // readChanges listed every objectGUID in scope
 }
 
 // dial connects (LDAPS, or LDAP then StartTLS) and binds as dn with pw.

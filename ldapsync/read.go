@@ -26,9 +26,15 @@ var (
 type Reader struct {
 	cfg Config
 
-	mu sync.Mutex
-	m  *mirror // the last good read; nil before the first
+	mu     sync.Mutex
+	m      *mirror   // the last good read; nil before the first
+	listed time.Time // when the objectGUIDs in scope were last listed in full
 }
+
+// ReconcileEvery is how often an incremental read also lists every
+// objectGUID in scope (1.8 s for 10,000 users on Samba), which finds
+// deletions even when the service account cannot read the tombstones.
+const ReconcileEvery = 10 * time.Minute
 
 // New returns a Reader for cfg. It does no I/O.
 func New(cfg Config) (*Reader, error) {
@@ -82,7 +88,14 @@ func (r *Reader) Read(ctx context.Context, full bool, now time.Time) (*Directory
 	case usn == prev.usn:
 		next, st.Changed = prev, false
 	default:
-		next, err = c.readChanges(ctx, prev, &st)
+		reconcile := now.Sub(r.listed) >= ReconcileEvery
+		next, err = c.readChanges(ctx, prev, reconcile, &st)
+		if err == nil && (reconcile || c.listed) {
+			r.listed = now
+		}
+	}
+	if st.Full && err == nil {
+		r.listed = now
 	}
 	if err != nil {
 		return nil, st, err
@@ -109,10 +122,11 @@ func (r *Reader) Directory(now time.Time) *Directory {
 // position reads the DC's highestCommittedUSN and invocationId from the
 // root DSE, before any search.
 func (c *conn) position(ctx context.Context) (int64, string, error) {
-	root, err := c.read(ctx, "", "highestCommittedUSN", "dsServiceName")
+	root, err := c.read(ctx, "", "highestCommittedUSN", "dsServiceName", "defaultNamingContext")
 	if err != nil {
 		return 0, "", err
 	}
+	c.domain = root.GetAttributeValue("defaultNamingContext")
 	usn, err := strconv.ParseInt(root.GetAttributeValue("highestCommittedUSN"), 10, 64)
 	if err != nil {
 		return 0, "", fmt.Errorf("root DSE: %w: highestCommittedUSN %q", ErrProtocol, root.GetAttributeValue("highestCommittedUSN"))
@@ -129,62 +143,86 @@ func (c *conn) position(ctx context.Context) (int64, string, error) {
 // readAll reads every user and group in scope into a new mirror.
 func (c *conn) readAll(ctx context.Context, st *ReadStats) (*mirror, error) {
 	m := &mirror{users: map[string]*adUser{}, groups: map[string]*adGroup{}}
-	if err := c.readUsers(ctx, c.cfg.UserFilter, m, st); err != nil {
+	if err := c.readUsers(ctx, c.cfg.UserFilter, m, st, nil); err != nil {
 		return nil, err
 	}
-	if err := c.readGroups(ctx, c.cfg.GroupFilter, m, st); err != nil {
+	if err := c.readGroups(ctx, c.cfg.GroupFilter, m, st, nil); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// readChanges reads what changed since prev.usn onto a copy of prev.
-func (c *conn) readChanges(ctx context.Context, prev *mirror, st *ReadStats) (*mirror, error) {
+// readChanges reads what changed since prev.usn onto a copy of prev: the
+// changed users and groups in scope; the objects changed anywhere in the
+// domain that are no longer in scope (moved out of base_dn, or no longer
+// matching the filters); and the tombstones of deleted objects (Show
+// Deleted). When the tombstones cannot be read, or reconcile is set, it
+// lists every objectGUID in scope instead: what is not listed is gone.
+func (c *conn) readChanges(ctx context.Context, prev *mirror, reconcile bool, st *ReadStats) (*mirror, error) {
 	m := prev.clone()
 	since := fmt.Sprintf("(uSNChanged>=%d)", prev.usn+1)
-	if err := c.readUsers(ctx, "(&"+c.cfg.UserFilter+since+")", m, st); err != nil {
+	inScope := map[string]bool{}
+	if err := c.readUsers(ctx, "(&"+c.cfg.UserFilter+since+")", m, st, inScope); err != nil {
 		return nil, err
 	}
-	if err := c.readGroups(ctx, "(&"+c.cfg.GroupFilter+since+")", m, st); err != nil {
+	if err := c.readGroups(ctx, "(&"+c.cfg.GroupFilter+since+")", m, st, inScope); err != nil {
 		return nil, err
 	}
-	// What is still in scope: anything else was deleted or moved out.
-	for _, kind := range []struct {
-		filter string
-		drop   func(map[string]bool)
-	}{
-		{c.cfg.UserFilter, func(keep map[string]bool) {
-			for g := range m.users {
-				if !keep[g] {
-					delete(m.users, g)
-				}
-			}
-		}},
-		{c.cfg.GroupFilter, func(keep map[string]bool) {
-			for g := range m.groups {
-				if !keep[g] {
-					delete(m.groups, g)
-				}
-			}
-		}},
-	} {
-		entries, err := c.search(ctx, c.cfg.BaseDN, kind.filter, []string{"objectGUID"})
+	drop := func(guid string) {
+		delete(m.users, guid)
+		delete(m.groups, guid)
+	}
+	if c.domain != "" && !reconcile {
+		changed, err := c.search(ctx, c.domain, "(&(|"+c.cfg.UserFilter+c.cfg.GroupFilter+")"+since+")", []string{"objectGUID"})
 		if err != nil {
 			return nil, err
 		}
-		keep := make(map[string]bool, len(entries))
+		for _, e := range changed {
+			if g, err := DecodeGUID(e.GetRawAttributeValue("objectGUID")); err == nil && !inScope[g] {
+				drop(g)
+			}
+		}
+		tomb, err := c.search(ctx, c.domain, "(&(isDeleted=TRUE)"+since+")", []string{"objectGUID"}, ldap.NewControlMicrosoftShowDeleted())
+		if err == nil {
+			for _, e := range tomb {
+				if g, err := DecodeGUID(e.GetRawAttributeValue("objectGUID")); err == nil {
+					drop(g)
+				}
+			}
+			return m, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	c.listed = true
+	keep := map[string]bool{}
+	for _, filter := range []string{c.cfg.UserFilter, c.cfg.GroupFilter} {
+		entries, err := c.search(ctx, c.cfg.BaseDN, filter, []string{"objectGUID"})
+		if err != nil {
+			return nil, err
+		}
 		for _, e := range entries {
 			if g, err := DecodeGUID(e.GetRawAttributeValue("objectGUID")); err == nil {
 				keep[g] = true
 			}
 		}
-		kind.drop(keep)
+	}
+	for g := range m.users {
+		if !keep[g] {
+			delete(m.users, g)
+		}
+	}
+	for g := range m.groups {
+		if !keep[g] {
+			delete(m.groups, g)
+		}
 	}
 	return m, nil
 }
 
 // readUsers searches users with filter into m.
-func (c *conn) readUsers(ctx context.Context, filter string, m *mirror, st *ReadStats) error {
+func (c *conn) readUsers(ctx context.Context, filter string, m *mirror, st *ReadStats, seen map[string]bool) error {
 	entries, err := c.search(ctx, c.cfg.BaseDN, filter, userAttrs)
 	if err != nil {
 		return err
@@ -196,13 +234,16 @@ func (c *conn) readUsers(ctx context.Context, filter string, m *mirror, st *Read
 		}
 		m.users[u.GUID] = u
 		st.Users++
+		if seen != nil {
+			seen[u.GUID] = true
+		}
 	}
 	return nil
 }
 
 // readGroups searches groups with filter into m, following ranged member
 // values (Windows AD returns at most 1,500 per read).
-func (c *conn) readGroups(ctx context.Context, filter string, m *mirror, st *ReadStats) error {
+func (c *conn) readGroups(ctx context.Context, filter string, m *mirror, st *ReadStats, seen map[string]bool) error {
 	// Extended DNs name members by objectGUID too, which survives renames
 	// and moves of the members (their group is not changed by them).
 	entries, err := c.search(ctx, c.cfg.BaseDN, filter, groupAttrs, ldap.NewControlString(ldap.ControlTypeMicrosoftExtendedDN, false, ""))
@@ -225,6 +266,9 @@ func (c *conn) readGroups(ctx context.Context, filter string, m *mirror, st *Rea
 		}
 		m.groups[g.GUID] = g
 		st.Groups++
+		if seen != nil {
+			seen[g.GUID] = true
+		}
 	}
 	return nil
 }

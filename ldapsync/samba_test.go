@@ -284,10 +284,27 @@ func TestIncrementalChanges(t *testing.T) {
 	if u := byLogin(d, "inc1new"); u.Enabled || u.Disabled != "expired" {
 		t.Fatalf("expired user: %+v", u.User)
 	}
-	dc.Tool(t, "user", "delete", "inc2")
+	dc.Tool(t, "user", "delete", "inc2") // seen through its tombstone
 	d = read(false)
 	if len(d.Users) != 1 {
 		t.Fatalf("after the delete: %d users", len(d.Users))
+	}
+	// Moved out of the base DN: gone from the directory.
+	out := dc.NewOU(t, "IncOut")
+	dc.Tool(t, "user", "create", "inc3", "Passw0rd!Inc", "--userou=OU=Inc")
+	dc.Tool(t, "user", "create", "inc4", "Passw0rd!Inc", "--userou=OU=Inc")
+	if d = read(false); len(d.Users) != 3 {
+		t.Fatalf("after two creates: %d users", len(d.Users))
+	}
+	dc.Tool(t, "user", "move", "inc3", out)
+	if d = read(false); len(d.Users) != 2 || byLogin(d, "inc3").GUID != "" {
+		t.Fatalf("after the move out: %d users", len(d.Users))
+	}
+	// The periodic full listing of objectGUIDs finds deletions too.
+	dc.Tool(t, "user", "delete", "inc4")
+	r.listed = time.Time{}
+	if d = read(false); len(d.Users) != 1 || byLogin(d, "inc4").GUID != "" {
+		t.Fatalf("after the delete seen by listing: %d users", len(d.Users))
 	}
 }
 
@@ -303,3 +320,35 @@ func members(d *Directory, group string) map[string]bool {
 	return out
 }
 
+// Odd encodings in attribute values: bidi overrides, zero-width and
+// control characters are dropped, accents kept; a mail that is not one is
+// left out; a user without mail or department is fine.
+func TestOddAttributeValues(t *testing.T) {
+	dc := testkit.SambaDC(t)
+	ou := dc.NewOU(t, "Odd")
+	dc.Tool(t, "user", "create", "odd1", "Passw0rd!Odd", "--userou=OU=Odd")
+	dc.Tool(t, "user", "create", "odd2", "Passw0rd!Odd", "--userou=OU=Odd")
+	r := newReader(t, config(dc, ou))
+	d, _, err := r.Read(context.Background(), true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc.Modify(t, byLogin(d, "odd1").DN, map[string][]string{
+		"displayName": {"Ana\u202e\u0007 Lee\u200b"}, "department": {"  Pédiatrie\t"}, "mail": {"not a mail"},
+		"telephoneNumber": {"+49 30 1234\u0000"}, "title": {strings.Repeat("é", 300)},
+	})
+	d, _, err = r.Read(context.Background(), false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := byLogin(d, "odd1")
+	if u.Name != "Ana Lee" || u.Department != "Pédiatrie" || u.Email != "" || len([]rune(u.Title)) != 256 {
+		t.Fatalf("odd1 = %+v", u.User)
+	}
+	if got, err := u.User.Normalize(); err != nil {
+		t.Fatalf("the cleaned user does not pass the directory's rules: %v (%+v)", err, got)
+	}
+	if v := byLogin(d, "odd2"); v.Email != "" || v.Department != "" || v.Name != "odd2" {
+		t.Fatalf("odd2 without mail, department or name = %+v", v.User)
+	}
+}
