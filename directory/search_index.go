@@ -29,11 +29,24 @@ type Index struct {
 	mu     sync.RWMutex
 	users  map[string]*indexed // by login, enabled or not
 	alias  map[string]string   // folded sign-in name -> login
-	groups map[string]bool     // group names
+	groups []groupName // sorted by folded name
 	// words is the sorted list of distinct words; posting[w] lists the
 	// enabled users (logins) that have word w, sorted.
 	words   []string
 	posting map[string][]string
+}
+
+// groupName is a group as search finds it.
+type groupName struct{ folded, name string }
+
+// newGroups returns the sorted group list of names.
+func newGroups(names []string) []groupName {
+	out := make([]groupName, 0, len(names))
+	for _, n := range names {
+		out = append(out, groupName{Fold(n), n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].folded < out[j].folded })
+	return out
 }
 
 // indexed is one user as the index holds it.
@@ -44,7 +57,7 @@ type indexed struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{users: map[string]*indexed{}, alias: map[string]string{}, groups: map[string]bool{}, posting: map[string][]string{}}
+	return &Index{users: map[string]*indexed{}, alias: map[string]string{}, posting: map[string][]string{}}
 }
 
 // userWords are the words a user is found by.
@@ -95,9 +108,7 @@ func (x *Index) Load(users []User, groups []string) {
 		idx.words = append(idx.words, w)
 	}
 	slices.Sort(idx.words)
-	for _, g := range groups {
-		idx.groups[g] = true
-	}
+	idx.groups = newGroups(groups)
 	x.mu.Lock()
 	x.users, x.alias, x.groups, x.words, x.posting = idx.users, idx.alias, idx.groups, idx.words, idx.posting
 	x.mu.Unlock()
@@ -161,12 +172,9 @@ func (x *Index) remove(login string) {
 
 // SetGroups replaces the group names that search finds.
 func (x *Index) SetGroups(names []string) {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
+	g := newGroups(names)
 	x.mu.Lock()
-	x.groups = m
+	x.groups = g
 	x.mu.Unlock()
 }
 
@@ -217,7 +225,7 @@ func (x *Index) Search(q string) []Hit {
 			best, bestN = i, n
 		}
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, 2*MaxResults)
 	var found []*indexed
 	lo, hi := x.prefixRange(words[best])
 collect:
@@ -246,18 +254,9 @@ collect:
 		out = append(out, Hit{User: e.user.Login, Name: e.user.Name, Department: e.user.Department, Title: e.user.Title})
 	}
 	fq := Fold(strings.TrimSpace(q))
-	var groups []string
-	for g := range x.groups {
-		if strings.HasPrefix(Fold(g), fq) {
-			groups = append(groups, g)
-		}
-	}
-	slices.Sort(groups)
-	for _, g := range groups {
-		if len(out) >= 2*MaxResults {
-			break
-		}
-		out = append(out, Hit{Group: g})
+	for i := sort.Search(len(x.groups), func(i int) bool { return x.groups[i].folded >= fq }); i < len(x.groups) &&
+		strings.HasPrefix(x.groups[i].folded, fq) && len(out) < 2*MaxResults; i++ {
+		out = append(out, Hit{Group: x.groups[i].name})
 	}
 	return out
 }
