@@ -46,10 +46,7 @@ func Fold(s string) string {
 // runs of letters and digits ("o'brien, ana-maria" → "o", "brien", "ana",
 // "maria"). Apostrophes also join ("obrien"), so both spellings find it.
 func Words(folded string) []string {
-	var out []string
-	for _, w := range strings.FieldsFunc(folded, notWordRune) {
-		out = append(out, w)
-	}
+	out := strings.FieldsFunc(folded, notWordRune)
 	if strings.ContainsAny(folded, "'’") {
 		joined := strings.NewReplacer("'", "", "’", "").Replace(folded)
 		for _, w := range strings.FieldsFunc(joined, notWordRune) {

@@ -29,7 +29,7 @@ type Index struct {
 	mu     sync.RWMutex
 	users  map[string]*indexed // by login, enabled or not
 	alias  map[string]string   // folded sign-in name -> login
-	groups []groupName // sorted by folded name
+	groups []groupName         // sorted by folded name
 	// words is the sorted list of distinct words; posting[w] lists the
 	// enabled users (logins) that have word w, sorted.
 	words   []string

@@ -208,4 +208,3 @@ func BenchmarkIndexLoad50k(b *testing.B) {
 		idx.Load(users, nil)
 	}
 }
-
