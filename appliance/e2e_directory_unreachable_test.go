@@ -104,3 +104,37 @@ func TestDirectoryUnreachableKeepsLastGood(t *testing.T) {
 		t.Fatalf("search with AD unreachable: %s", out)
 	}
 }
+
+// A wrong bind password or a DC certificate that does not verify: the sync
+// fails with an error that says what to check, and changes nothing.
+func TestDirectorySyncClearErrors(t *testing.T) {
+	dc := testkit.SambaDC(t)
+	ou := dc.NewOU(t, "Errs")
+	dc.Tool(t, "user", "create", "errs1", "Passw0rd!Errs", "--userou=OU=Errs")
+	wrongPW, otherCA := *dc, *dc
+	wrongPW.BindPW = "not-the-password"
+	otherCA.CAFile = dc.OtherCAFile
+	for _, c := range []struct {
+		name string
+		dc   *testkit.Samba
+		want string
+	}{
+		{"wrong bind password", &wrongPW, "check directory.ad.bind_dn and the password in bind_password_file"},
+		{"certificate signed by another CA", &otherCA, "certificate does not verify (set directory.ad.ca_file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := startWithAD(t, c.dc, ou, "1h")
+			out, code := syncNow(t, a)
+			if code != 1 || !strings.Contains(out, c.want) {
+				t.Fatalf("directory sync: exit %d %q, want 1 and %q", code, out, c.want)
+			}
+			if len(users(t, a)) != 0 {
+				t.Fatal("a failed sync added users")
+			}
+			st, _, _ := a.CLI("directory", "status", "--json")
+			if !strings.Contains(st, c.want) {
+				t.Fatalf("status does not hold the error: %s", st)
+			}
+		})
+	}
+}
