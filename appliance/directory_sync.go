@@ -31,6 +31,7 @@ type DirectoryStatus struct {
 	DurationMS  int64     `json:"duration_ms"`
 	Users       int       `json:"users"`
 	Groups      int       `json:"groups"`
+	Departments int       `json:"departments"` // distinct departments of enabled AD users
 	Disabled    int       `json:"disabled"`
 	Error       string    `json:"error"`
 	Stopped     bool      `json:"stopped"`
@@ -206,6 +207,7 @@ func (s *directorySync) syncLocked(ctx context.Context, full, confirm bool, now 
 	s.needFull = false
 	s.smu.Lock()
 	s.status.Users, s.status.Groups, s.status.Disabled = len(ad), len(d.Groups), disabled
+	s.status.Departments = len(directory.Departments(ad))
 	s.status.Changes = len(plan.Changes) + len(groups) + len(gone)
 	s.status.Conflicts = plan.Conflicts
 	s.smu.Unlock()

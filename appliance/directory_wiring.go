@@ -1,7 +1,9 @@
 package appliance
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -121,34 +123,57 @@ func (a *Appliance) wipeAll(ctx context.Context, devices []string) {
 	wg.Wait()
 }
 
-// reindexing reloads the search index after every successful change of
-// users or groups through the admin API (AD syncs update it themselves).
+// reindexing keeps the search index current after successful changes
+// through the admin API (AD syncs update it themselves): one user after
+// `user add`, `user enable` or `user disable`; everything after a batch or
+// a change of groups.
 func reindexing(st *store.Store, idx *directory.Index, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if idx == nil || r.Method != http.MethodPost || !(strings.HasPrefix(p, "/v1/users") || strings.HasPrefix(p, "/v1/groups")) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		p := r.URL.Path
-		if idx != nil && r.Method == http.MethodPost && rec.status < 300 &&
-			(strings.HasPrefix(p, "/v1/users") || strings.HasPrefix(p, "/v1/groups")) {
-			_ = loadIndex(r.Context(), st, idx)
+		if rec.status >= 300 {
+			return
 		}
+		login := ""
+		if rest, ok := strings.CutPrefix(p, "/v1/users/"); ok && rest != "batch" {
+			login, _, _ = strings.Cut(rest, "/")
+		} else if p == "/v1/users" {
+			var u directory.User
+			if json.Unmarshal(rec.body.Bytes(), &u) == nil {
+				login = u.Login
+			}
+		}
+		if l, err := directory.NormalizeLogin(login); err == nil {
+			if u, err := st.User(l); err == nil {
+				idx.Put(u)
+				return
+			}
+		}
+		_ = loadIndex(r.Context(), st, idx)
 	})
 }
 
-// statusRecorder remembers the status a handler wrote.
+// statusRecorder remembers the status a handler wrote, and a small body.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	body   bytes.Buffer
 }
 
 // WriteHeader implements http.ResponseWriter.
 func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
 
-// Flush passes flushes on (streamed answers).
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+// Write implements http.ResponseWriter, keeping up to 64 KiB.
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.body.Len() < 64<<10 {
+		s.body.Write(b)
 	}
+	return s.ResponseWriter.Write(b)
 }
 
 // directoryRequest is the body of POST /v1/directory/sync.

@@ -110,6 +110,9 @@ func TestDirectorySyncLifecycle(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"life01"`) {
 		t.Fatalf("directory search muller0: %d %s", code, out)
 	}
+	if out, _, _ := a.CLI("directory", "search", "break gla", "--json"); !strings.Contains(out, `"local.admin"`) {
+		t.Fatalf("a local user added through the CLI is not found: %s", out)
+	}
 	// AD users are read-only here.
 	if _, errOut, code := a.CLI("user", "disable", "life01"); code == 0 || !strings.Contains(errOut, "Active Directory") {
 		t.Fatalf("user disable of an AD user: %d %s", code, errOut)

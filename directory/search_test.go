@@ -208,3 +208,11 @@ func BenchmarkIndexLoad50k(b *testing.B) {
 		idx.Load(users, nil)
 	}
 }
+
+func TestDepartments(t *testing.T) {
+	got := Departments([]User{{Department: "ICU", Enabled: true}, {Department: "Cardiology", Enabled: true},
+		{Department: "ICU", Enabled: true}, {Department: "Gone", Enabled: false}, {Enabled: true}})
+	if !slices.Equal(got, []string{"Cardiology", "ICU"}) {
+		t.Fatalf("Departments = %v", got)
+	}
+}
