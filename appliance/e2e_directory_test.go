@@ -263,6 +263,11 @@ func TestDirectoryDisableDisconnectsDevice(t *testing.T) {
 	if r := shared.Expect("reply", 15*time.Second); !strings.Contains(string(r.Payload), `"dev01"`) {
 		t.Fatalf("directory.search: %s", r.Payload)
 	}
+	// Search text is never an LDAP filter: an injection attempt finds nothing.
+	shared.Publish("req", map[string]string{"ref": "s4", "op": "directory.search", "q": "*)(sAMAccountName=*"})
+	if r := shared.Expect("reply", 15*time.Second); string(r.Payload) != `{"re":"s4","result":[]}` {
+		t.Fatalf("directory.search with a filter: %s", r.Payload)
+	}
 	dc.Tool(t, "user", "disable", "dev01")
 	disabled := time.Now()
 	if r := dev.Expect("cmd", 12*time.Second); r.Fields["cmd"] != "wipe" {
