@@ -27,12 +27,11 @@ type deviceAPI struct {
 	maxBody int
 	now     func() time.Time
 
-	// The directory: search, shared-device sign-in (passwords is nil
-	// without AD), and what is called when a user is disabled.
-	index        *directory.Index
-	passwords    passwordChecker
-	sessions     sharedSessions
-	userDisabled func(ctx context.Context, logins ...string)
+	// The directory: search and shared-device sign-in (passwords is nil
+	// without AD).
+	index     *directory.Index
+	passwords passwordChecker
+	sessions  sharedSessions
 
 	// Counters for /metrics.
 	sent, refused, storeFailed, acks atomic.Uint64

@@ -74,7 +74,6 @@ func (a *Appliance) startDirectory(ctx context.Context) error {
 		return err
 	}
 	a.api.index = a.index
-	a.api.userDisabled = a.hooks.userDisabled
 	if a.cfg.Directory.AD == nil {
 		return nil
 	}
