@@ -8,7 +8,6 @@ import (
 
 	"github.com/wardline/wardline/audit"
 	"github.com/wardline/wardline/directory"
-	"github.com/wardline/wardline/ldapsync"
 	"github.com/wardline/wardline/messaging"
 	"github.com/wardline/wardline/store"
 )
@@ -122,19 +121,14 @@ func (a *deviceAPI) signin(ctx context.Context, dev string, shared bool, by audi
 	if a.sessions.throttled(key, now) {
 		return fail(messaging.CodeRateLimited, "too many failed sign-ins; wait 15 minutes", "throttled")
 	}
-	u, ok := a.index.Resolve(req.Login)
-	if !ok || !u.Enabled || u.Source != directory.SourceAD || a.passwords == nil {
-		a.sessions.failed(key, now)
-		if ok && u.Source == directory.SourceLocal && u.Enabled {
-			return fail(messaging.CodeForbidden, "this user has no directory password; sign in with AD credentials", "local user")
-		}
-		return fail(messaging.CodeForbidden, "wrong login or password", "unknown or disabled user")
-	}
 	ctx, cancel := context.WithTimeout(ctx, signinTimeout)
 	defer cancel()
-	err := a.passwords.authenticate(ctx, u, req.Password)
+	u, err := checkPassword(ctx, a.index, a.passwords, req.Login, req.Password)
 	switch {
-	case errors.Is(err, ldapsync.ErrBadCredentials), errors.Is(err, ldapsync.ErrAccountLocked):
+	case errors.Is(err, ErrNoDirectoryPassword):
+		a.sessions.failed(key, now)
+		return fail(messaging.CodeForbidden, "this user has no directory password; sign in with AD credentials", "no directory password")
+	case errors.Is(err, ErrWrongPassword):
 		a.sessions.failed(key, now)
 		return fail(messaging.CodeForbidden, "wrong login or password", "bad credentials")
 	case err != nil:

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 var guidCases = []struct {
@@ -151,5 +153,28 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if err := ok.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Windows AD returns large groups in ranges of 1,500 values.
+func TestRangedMembers(t *testing.T) {
+	for _, c := range []struct {
+		attr     string
+		values   []string
+		wantN    int
+		wantNext int
+	}{
+		{"member;range=0-1499", make([]string, 1500), 1500, 1500},
+		{"member;range=1500-*", []string{"CN=a"}, 1, -1},
+		{"Member;Range=0-2", []string{"CN=a", "CN=b", "CN=c"}, 3, 3},
+		{"member;range=0-x", []string{"CN=a"}, 1, -1},
+		{"member;range=0-5", nil, 0, -1},
+		{"member", []string{"CN=a"}, 0, -1},
+	} {
+		e := ldap.NewEntry("CN=g", map[string][]string{c.attr: c.values})
+		vals, next := rangedMembers(e)
+		if len(vals) != c.wantN || next != c.wantNext {
+			t.Errorf("rangedMembers(%s) = %d values, next %d; want %d, %d", c.attr, len(vals), next, c.wantN, c.wantNext)
+		}
 	}
 }
