@@ -273,9 +273,15 @@ func (s *directorySync) apply(ctx context.Context, changes []directory.UserChang
 		}
 		err := s.store.Apply(ctx, cmd)
 		if err == nil {
+			skipped := map[string]bool{}
+			for _, c := range cmd.Conflicts {
+				skipped[c] = true
+			}
 			users := make([]directory.User, 0, len(cmd.Users))
 			for _, c := range cmd.Users {
-				users = append(users, c.User)
+				if !skipped["user:"+c.User.Login] {
+					users = append(users, c.User)
+				}
 			}
 			s.index.Put(users...)
 			logins, devices = append(logins, cmd.Disabled...), append(devices, cmd.Revoked...)
