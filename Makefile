@@ -9,10 +9,10 @@ BIN      := bin/wardline
 RUNFLAGS ?=
 FUZZTIME ?= 30s
 
-.PHONY: help build run test lint deps unit bench fuzz clean
+.PHONY: help build run test lint deps unit bench bench-ad fuzz clean
 
 help: ## list the targets
-	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/wardline
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/wardline
@@ -36,6 +36,10 @@ test: deps lint unit ## install what the tests need, then lint and run every tes
 
 bench: ## the benchmarks quoted in the issues' closing notes
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./store/
+
+bench-ad: deps ## AD sync benchmarks against a Samba DC with 10,000 users (about 3 minutes)
+	$(GO) test -run '^$$' -bench 'BenchmarkADSync' -benchtime 3x -timeout 30m ./appliance/
+	$(GO) test -run '^$$' -bench 'Search50k|IndexLoad50k' -benchtime 2s -count 5 ./directory/
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh

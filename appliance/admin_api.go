@@ -28,6 +28,11 @@ type adminAPI struct {
 
 	oncall *oncallService // on-call routing; nil when not running (built from the store per request)
 	esc    *escalations   // escalations and alerts; nil when not running
+	// The directory: the running appliance's search index and AD sync (nil
+	// offline or without AD), and the hooks for a disabled user.
+	index        *directory.Index
+	dir          *directorySync
+	userDisabled func(ctx context.Context, logins ...string)
 }
 
 // handler routes the admin API.
@@ -55,10 +60,13 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("GET /v1/roles", a.listGroups(true))
 	mux.HandleFunc("POST /v1/roles/{name}/members", a.changeMembers(true))
 	a.oncallRoutes(mux)
+	mux.HandleFunc("POST /v1/directory/sync", a.directorySync)
+	mux.HandleFunc("GET /v1/directory/status", a.directoryStatus)
+	mux.HandleFunc("GET /v1/directory/search", a.directorySearch)
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	return mux
+	return reindexing(a.store, a.index, mux)
 }
 
 // apiError is the body of every error answer.
@@ -180,6 +188,9 @@ func (a *adminAPI) setEnabled(enabled bool) http.HandlerFunc {
 			for _, id := range cmd.Revoked {
 				a.devices.wipe(r.Context(), id)
 			}
+		}
+		if !enabled && a.userDisabled != nil {
+			a.userDisabled(r.Context(), login)
 		}
 		u, err := a.store.User(login)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wardline/wardline/broker"
 	"github.com/wardline/wardline/certs"
+	"github.com/wardline/wardline/directory"
 	"github.com/wardline/wardline/store"
 )
 
@@ -36,6 +37,9 @@ type Appliance struct {
 	httpLn net.Listener
 	admin  *adminSocket
 	api    *deviceAPI
+	index  *directory.Index // users and groups for search and sign-in
+	dir    *directorySync   // nil without [directory.ad]
+	hooks  userHooks
 
 	started time.Time
 	ready   atomic.Bool
@@ -72,12 +76,16 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if err := a.startBroker(); err != nil {
 		return err
 	}
+	if err := a.startDirectory(ctx); err != nil {
+		return err
+	}
 	if err := a.listenHTTPS(); err != nil {
 		return err
 	}
 	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
 		api: (&adminAPI{store: st, log: a.log, status: a.status, devices: a.api.out, access: a.api.access,
-			oncall: a.api.oncall, esc: a.api.esc}).handler()}
+			oncall: a.api.oncall, esc: a.api.esc,
+			index: a.index, dir: a.dir, userDisabled: a.hooks.userDisabled}).handler()}
 	if err := a.admin.listen(); err != nil {
 		a.httpLn.Close()
 		return err
@@ -109,6 +117,9 @@ func (a *Appliance) Run(ctx context.Context) error {
 	run("retention", func() error { return a.runRetention(runCtx) })
 	run("escalations", func() error { return a.api.esc.run(runCtx) })
 	run("on-call gaps", func() error { return a.api.oncall.runGapWatch(runCtx) })
+	if a.dir != nil {
+		run("directory sync", func() error { return a.dir.Run(runCtx) })
+	}
 
 	select {
 	case <-a.broker.Ready():
@@ -313,6 +324,10 @@ func (a *Appliance) status(ctx context.Context) Status {
 		Store: storeStatus(a.store), Certificates: []CertStatus{}, MQTT: MQTTStatus{Clients: int(a.broker.Stats().ClientsConnected)},
 		PID: os.Getpid(), RSSBytes: residentBytes()}
 	st.OnCall = a.oncallStatus()
+	if a.dir != nil {
+		ds := a.dir.Status()
+		st.Directory = &ds
+	}
 	for _, c := range a.certs.Certificates() {
 		st.Certificates = append(st.Certificates, CertStatus{Name: c.Name, NotAfter: c.NotAfter, Issuer: c.Issuer})
 	}

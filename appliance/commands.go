@@ -62,6 +62,16 @@ func defineStatus(*flag.FlagSet) func(*cli, []string) error {
 		}
 		fmt.Fprintf(w, "Users\t%d\n", st.Users)
 		fmt.Fprintf(w, "MQTT clients\t%d\n", st.MQTT.Clients)
+		if d := st.Directory; d != nil {
+			state := "ok"
+			switch {
+			case d.Stopped:
+				state = "STOPPED: " + d.StopReason
+			case d.Error != "":
+				state = "failing: " + d.Error
+			}
+			fmt.Fprintf(w, "Directory (AD)\t%d users, %d groups, last success %s, %s\n", d.Users, d.Groups, orNever(d.LastSuccess), state)
+		}
 		fmt.Fprintf(w, "Audit events\t%d\n", st.Store.AuditEvents)
 		fmt.Fprintf(w, "Store\t%d commands in %d commits, %d failed commits, %d refused (disk full), key %s\n",
 			st.Store.Commands, st.Store.Commits, st.Store.FailedCommits, st.Store.Refused, st.Store.KeyID)

@@ -155,6 +155,14 @@ func LoadConfig(path string) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, describeTOMLError(err))
 	}
+	if cfg.Directory.AD != nil {
+		// Decode again over the defaults of [directory.ad], now that the
+		// section is known to be there.
+		cfg.Directory.AD = adDefaults()
+		if err := toml.NewDecoder(bytes.NewReader(b)).Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, describeTOMLError(err))
+		}
+	}
 	return cfg, nil
 }
 
@@ -244,7 +252,7 @@ func (c *Config) Validate() error {
 	// accepted by name, but refused until their feature exists, rather than
 	// ignored.
 	if c.Directory.AD != nil {
-		bad("directory.ad", "Active Directory synchronisation is not in this version yet; remove the section to use the local directory")
+		errs = append(errs, c.Directory.AD.validate())
 	}
 	if c.SAML != nil {
 		bad("saml", "SAML sign-on is not in this version yet; remove the section")

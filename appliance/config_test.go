@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// adTOML is a complete [directory.ad] section with only the required keys.
+const adTOML = "[directory.ad]\nurl = \"ldaps://dc1.hosp.test:636\"\nbind_dn = \"CN=svc,DC=hosp,DC=test\"\nbind_password_file = \"/etc/wardline/ad-pw\"\nbase_dn = \"DC=hosp,DC=test\"\n"
+
 var configCases = []struct {
 	name    string
 	toml    string
@@ -35,7 +38,24 @@ var configCases = []struct {
 	{"bad log level", "[log]\nlevel = \"loud\"\n", "log.level", nil},
 	{"not toml", "data_dir = \n", "line 1", nil},
 	{"wrong type", "data_dir = 5\n", "line 1", nil},
-	{"ad not yet", "[directory.ad]\nurl = \"ldaps://dc1:636\"\n", "directory.ad", nil},
+	{"ad incomplete", "[directory.ad]\nurl = \"ldaps://dc1:636\"\n", "directory.ad.bind_dn", nil},
+	{"ad defaults", adTOML, "", func(t *testing.T, c Config) {
+		ad := c.Directory.AD
+		if ad == nil || ad.SyncInterval.Duration != time.Minute || ad.MaxDisableShare != 0.10 || ad.Timeout.Duration != 30*time.Second ||
+			ad.UserFilter != "(&(objectCategory=person)(objectClass=user))" || ad.GroupFilter != "(objectClass=group)" || ad.StartTLS {
+			t.Errorf("[directory.ad] defaults: %+v", ad)
+		}
+	}},
+	{"ad set", adTOML + "start_tls = false\nsync_interval = \"5s\"\nmax_disable_share = 0.5\ntimeout = \"3s\"\nuser_filter = \"(objectClass=user)\"\n", "", func(t *testing.T, c Config) {
+		if ad := c.Directory.AD; ad.SyncInterval.Duration != 5*time.Second || ad.MaxDisableShare != 0.5 || ad.UserFilter != "(objectClass=user)" {
+			t.Errorf("[directory.ad]: %+v", ad)
+		}
+	}},
+	{"ad plain ldap", strings.Replace(adTOML, "ldaps://dc1.hosp.test:636", "ldap://dc1.hosp.test:389", 1), "directory.ad.url", nil},
+	{"ad short interval", adTOML + "sync_interval = \"1s\"\n", "directory.ad.sync_interval", nil},
+	{"ad share", adTOML + "max_disable_share = 1.5\n", "directory.ad.max_disable_share", nil},
+	{"ad bad filter", adTOML + "user_filter = \"(&(a=b)\"\n", "directory.ad.user_filter", nil},
+	{"ad unknown key", adTOML + "bind_password = \"x\"\n", `unknown key "directory.ad.bind_password"`, nil},
 	{"acme http", "[tls]\nacme_directory = \"http://ca/dir\"\n", "tls.acme_directory", nil},
 }
 

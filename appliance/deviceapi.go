@@ -29,6 +29,12 @@ type deviceAPI struct {
 	oncall  *oncallService // routes roles through the on-call schedules
 	esc     *escalations   // escalation policies and alerts
 
+	// The directory: search and shared-device sign-in (passwords is nil
+	// without AD).
+	index     *directory.Index
+	passwords passwordChecker
+	sessions  sharedSessions
+
 	// Counters for /metrics.
 	sent, refused, storeFailed, acks atomic.Uint64
 }
@@ -96,6 +102,9 @@ func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
 		return
 	}
 	by := audit.Actor{User: d.user, Device: d.id, Source: p.Remote}
+	if d.user == "" {
+		by.User = a.sessions.user(d.id) // who signed in on this shared device
+	}
 	switch p.Kind {
 	case "send":
 		a.send(p, by, done)
@@ -260,8 +269,12 @@ func (a *deviceAPI) req(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 		})
 	case "status.set", "status.get":
 		a.statusReq(req, by, answer)
-	case "session.signin", "session.signout":
-		answer(nil, messaging.Errorf(messaging.CodeForbidden, "shared-device sign-in comes with the directory release"))
+	case messaging.OpSessionSignin:
+		acc, _ := a.access.get(p.DeviceID)
+		shared := acc.user == ""
+		go func() { answer(a.signin(context.Background(), p.DeviceID, shared, by, req)) }()
+	case messaging.OpSessionSignout:
+		go func() { answer(a.signout(context.Background(), p.DeviceID, by)) }()
 	default:
 		answer(nil, messaging.Errorf(messaging.CodeInvalid, "unknown op"))
 	}
@@ -285,56 +298,27 @@ type searchHit struct {
 	ForwardTo  string `json:"forward_to,omitempty"` // the colleague a dnd or off_shift user forwards to
 }
 
-// search finds enabled users whose name words, login, department or title
-// start with q (ignoring case), and roles and groups whose names do.
+// search finds enabled users a prefix of whose name words, login,
+// department or title is q (ignoring case and accents), from the
+// in-memory index, then groups and roles whose names start with q.
 func (a *deviceAPI) search(q string) []searchHit {
-	q = strings.ToLower(strings.TrimSpace(q))
 	out := []searchHit{}
-	users, _ := a.store.Users(context.Background())
-	for _, u := range users {
-		if !u.Enabled || !matchesUser(u, q) {
-			continue
-		}
-		hit := searchHit{User: u.Login, Name: u.Name, Department: u.Department, Title: u.Title}
-		if st, ok := a.oncall.statusOf(u.Login); ok {
+	if a.index == nil {
+		return out
+	}
+	for _, h := range a.index.Search(q) {
+		hit := searchHit{User: h.User, Group: h.Group, Name: h.Name, Department: h.Department, Title: h.Title}
+		if st, ok := a.oncall.statusOf(h.User); ok && h.User != "" {
 			hit.Status, hit.ForwardTo = st.Status, st.ForwardTo
 		}
 		out = append(out, hit)
-		if len(out) >= 50 {
-			return out
-		}
 	}
-	for _, role := range []bool{true, false} {
-		groups, _ := a.store.Groups(context.Background(), role)
-		for _, g := range groups {
-			if strings.HasPrefix(g.Name, q) {
-				if role {
-					out = append(out, searchHit{Role: g.Name})
-				} else {
-					out = append(out, searchHit{Group: g.Name})
-				}
-			}
+	fq := directory.Fold(strings.TrimSpace(q))
+	roles, _ := a.store.Groups(context.Background(), true)
+	for _, g := range roles {
+		if strings.HasPrefix(g.Name, fq) {
+			out = append(out, searchHit{Role: g.Name})
 		}
 	}
 	return out
-}
-
-// matchesUser reports whether q is a prefix of any word of the user's name,
-// or of the login, department or title.
-func matchesUser(u directory.User, q string) bool {
-	if strings.HasPrefix(u.Login, q) {
-		return true
-	}
-	for _, f := range []string{u.Name, u.Department, u.Title} {
-		lf := strings.ToLower(f)
-		if strings.HasPrefix(lf, q) {
-			return true
-		}
-		for _, w := range strings.FieldsFunc(lf, func(r rune) bool { return r == ' ' || r == ',' || r == '-' || r == '.' }) {
-			if strings.HasPrefix(w, q) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -18,6 +18,7 @@ func (a *Appliance) metricsHandler() http.Handler {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		applianceCollector{a},
 		oncallCollector{a},
+		directoryCollector{a.dir},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }

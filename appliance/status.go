@@ -26,6 +26,7 @@ type Status struct {
 	PID          int               `json:"pid,omitempty"`
 	RSSBytes     int64             `json:"rss_bytes,omitempty"` // resident memory of the appliance process
 	OnCall       *OnCallStatus     `json:"oncall,omitempty"`    // coverage gaps ahead and escalations (running appliance)
+	Directory    *DirectoryStatus  `json:"directory,omitempty"` // AD sync, with [directory.ad]
 }
 
 // residentBytes reads this process's resident set size from /proc.

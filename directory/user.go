@@ -33,6 +33,17 @@ type User struct {
 	Source     Source    `json:"source"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
+
+	// Fields of users from Active Directory (empty for local users).
+	Phones  []string `json:"phones,omitempty"`   // telephoneNumber, mobile, ipPhone
+	Manager string   `json:"manager,omitempty"`  // the manager's login
+	GUID    string   `json:"guid,omitempty"`     // objectGUID, the stable key: a rename keeps the user
+	DN      string   `json:"dn,omitempty"`       // distinguishedName at the last sync
+	ADLogin string   `json:"ad_login,omitempty"` // sAMAccountName in lower case (differs from Login after a rename in AD)
+	UPN     string   `json:"upn,omitempty"`      // userPrincipalName
+	// Disabled says why an AD user is disabled: "disabled in AD", "expired",
+	// "deleted in AD" ("" when enabled or local).
+	Disabled string `json:"disabled_reason,omitempty"`
 }
 
 // NormalizeLogin returns the canonical (lower-case) form of a login, or an

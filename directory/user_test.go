@@ -2,6 +2,7 @@ package directory
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func TestUserNormalize(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Normalize(%+v) = %v", c.in, err)
 			}
-			if got != c.want {
+			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("Normalize(%+v) = %+v, want %+v", c.in, got, c.want)
 			}
 		})
@@ -62,7 +63,7 @@ func FuzzUserNormalize(f *testing.F) {
 			return
 		}
 		again, err := u.Normalize()
-		if err != nil || again != u {
+		if err != nil || !reflect.DeepEqual(again, u) {
 			t.Fatalf("Normalize is not idempotent: %+v -> %+v, %v", u, again, err)
 		}
 	})

@@ -9,6 +9,13 @@ declare -A packages=(
   [mosquitto_pub]=mosquitto-clients  # MQTT clients for the device API tests
   [mount]=mount              # tmpfs for the full-disk test
   [gcc]=gcc                  # cgo, needed by the race detector
+  # A throwaway Samba AD DC for the directory tests (scripts/samba-dc.sh).
+  [samba]=samba
+  [samba-tool]="samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind"
+  [ldbadd]=ldb-tools
+  [ldapsearch]=ldap-utils
+  [kinit]=krb5-user
+  [openssl]=openssl
 )
 STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
 
@@ -38,7 +45,8 @@ install_packages() {
   fi
   echo "Installing Debian packages: ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # shellcheck disable=SC2068 # some entries name several packages
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing[@]}
 }
 
 install_go_tools() {

@@ -97,23 +97,33 @@ func (c *SetUserEnabled) Apply(tx *Txn) error {
 	}
 	u.Enabled, u.Updated = c.Enabled, tx.Now()
 	if !c.Enabled {
-		ids, err := userDevices(tx, u.Login)
-		if err != nil {
+		if c.Revoked, err = revokeUserDevices(tx, c.By, u.Login); err != nil {
 			return err
-		}
-		for _, id := range ids {
-			d, err := getDevice(tx, id)
-			if err != nil {
-				return err
-			}
-			if err := revokeDevice(tx, d); err != nil {
-				return err
-			}
-			tx.Audit(c.By.Event("device.revoke", "device:"+id, "user:"+u.Login))
-			c.Revoked = append(c.Revoked, id)
 		}
 	}
 	return putUser(tx, u)
+}
+
+// revokeUserDevices revokes every active device of a user, audits each,
+// and returns their ids.
+func revokeUserDevices(tx *Txn, by audit.Actor, login string) ([]string, error) {
+	ids, err := userDevices(tx, login)
+	if err != nil {
+		return nil, err
+	}
+	var revoked []string
+	for _, id := range ids {
+		d, err := getDevice(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := revokeDevice(tx, d); err != nil {
+			return nil, err
+		}
+		tx.Audit(by.Event("device.revoke", "device:"+id, "user:"+login))
+		revoked = append(revoked, id)
+	}
+	return revoked, nil
 }
 
 // Users returns every user in login order.
