@@ -403,7 +403,7 @@ func defineAlertList(*flag.FlagSet) func(*cli, []string) error {
 			return c.printJSON(list)
 		}
 		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tKIND\tSTATE\tPOLICY\tSTEP\tDUE\tREACHED")
+		fmt.Fprintln(w, "ID\tKIND\tSTATE\tPOLICY\tSTEP\tDUE\tEXPIRES\tREACHED")
 		for _, a := range list {
 			var reached []string
 			for _, r := range a.Reached {
@@ -413,7 +413,7 @@ func defineAlertList(*flag.FlagSet) func(*cli, []string) error {
 			if !a.Due.IsZero() {
 				due = a.Due.Format(time.RFC3339)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, a.State, a.Policy, a.Step, due, strings.Join(reached, " → "))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.ID, a.Kind, a.State, a.Policy, a.Step, due, a.Expires.Format(time.RFC3339), strings.Join(reached, " → "))
 		}
 		return w.Flush()
 	}

@@ -167,6 +167,9 @@ func TestAlertExpiryPatientAndDurableState(t *testing.T) {
 	if strings.Contains(list, raised.ID) || !strings.Contains(list, second.ID) {
 		t.Fatalf("alert list after the first expiry: %s", list)
 	}
+	if table := cli(t, a, "alert", "list"); !strings.Contains(table, "EXPIRES") || !strings.Contains(table, second.Expires.UTC().Format(time.RFC3339)) {
+		t.Fatalf("alert list does not show the expiry: %s", table)
+	}
 	a.Stop()
 	time.Sleep(time.Until(second.Expires) + 500*time.Millisecond)
 	a.Restart()
