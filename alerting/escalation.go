@@ -27,6 +27,7 @@ const (
 	Accepted  State = "accepted"
 	Exhausted State = "exhausted"
 	Cancelled State = "cancelled"
+	Expired   State = "expired" // its expiry came with nobody accepting (see Expire)
 )
 
 // Alert is the content of a clinical alert. Text is shown only to the
@@ -62,6 +63,8 @@ type Escalation struct {
 	Declined   []string  `json:"declined,omitempty"`
 	AcceptedBy string    `json:"accepted_by,omitempty"`
 	AcceptedAt time.Time `json:"accepted_at,omitzero"`
+	Expires    time.Time `json:"expires,omitzero"`   // when it closes as expired; zero: Created + DefaultExpiry
+	PurgedAt   time.Time `json:"purged_at,omitzero"` // an alert's text and patient deleted by retention
 }
 
 // New returns an escalation that has reached no step yet.

@@ -8,8 +8,9 @@ import (
 )
 
 // wireAlert is the in/alert payload of docs/device-api.md, with the
-// additions state, accepted_by and step: the same alert id again is an
-// update (accepted by someone, or closed).
+// additions state, accepted_by, step and step_due: the same alert id again
+// is an update (accepted by someone, or closed). expires_at is when the
+// alert closes as expired; step_due when its current step's wait runs out.
 type wireAlert struct {
 	ID         string             `json:"id"`
 	Kind       string             `json:"kind"`
@@ -21,6 +22,7 @@ type wireAlert struct {
 	State      State              `json:"state"`
 	AcceptedBy string             `json:"accepted_by,omitempty"`
 	Step       int                `json:"step"`
+	StepDue    string             `json:"step_due,omitempty"`
 }
 
 // EncodeAlert is the in/alert payload of an alert escalation as it stands.
@@ -34,8 +36,11 @@ func EncodeAlert(e *Escalation) []byte {
 	if e.Active() && e.Alert != nil {
 		w.Text, w.Patient, w.Responses = e.Alert.Text, e.Alert.Patient, []string{"accept", "decline"}
 	}
+	if e.Active() {
+		w.ExpiresAt = e.ExpiresAt().UTC().Format(time.RFC3339)
+	}
 	if !e.Due.IsZero() {
-		w.ExpiresAt = e.Due.UTC().Format(time.RFC3339)
+		w.StepDue = e.Due.UTC().Format(time.RFC3339)
 	}
 	b, _ := json.Marshal(w)
 	return b

@@ -275,6 +275,7 @@ func (a *Appliance) runRetention(ctx context.Context) error {
 				break
 			}
 		}
+		a.purgeAlerts(ctx)
 		select {
 		case <-ctx.Done():
 			return nil

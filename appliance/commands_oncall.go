@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardline/wardline/alerting"
+	"github.com/wardline/wardline/messaging"
 	"github.com/wardline/wardline/oncall"
 )
 
@@ -30,7 +31,7 @@ func init() {
 		command{path: "policy list", nargs: 0, json: true, summary: "list escalation policies and what they are attached to", define: definePolicyList},
 		command{path: "policy attach", args: "NAME --role ROLE | --priority urgent|critical", nargs: 1, summary: "escalate a role's (or a priority's) urgent and critical messages by a policy", define: definePolicyAttach(true)},
 		command{path: "policy detach", args: "--role ROLE | --priority urgent|critical", nargs: 0, summary: "stop escalating a role's or a priority's messages", define: definePolicyAttach(false)},
-		command{path: "alert raise", args: "--policy P --kind K --text T [--priority urgent|critical]", nargs: 0, json: true, summary: "raise a clinical alert through an escalation policy", define: defineAlertRaise},
+		command{path: "alert raise", args: "--policy P --kind K --text T [--priority urgent|critical] [--mrn M] [--patient-name N] [--location L] [--expires D]", nargs: 0, json: true, summary: "raise a clinical alert through an escalation policy", define: defineAlertRaise},
 		command{path: "alert list", nargs: 0, json: true, summary: "list open alerts and escalations (without their text)", define: defineAlertList},
 	)
 }
@@ -367,11 +368,19 @@ func defineAlertRaise(fs *flag.FlagSet) func(*cli, []string) error {
 	fs.StringVar(&in.Kind, "kind", "", "the kind of alert, e.g. critical_result (required)")
 	fs.StringVar(&in.Text, "text", "", "what the alert says (required)")
 	priority := fs.String("priority", "urgent", "urgent or critical")
+	var pt messaging.Patient
+	fs.StringVar(&pt.MRN, "mrn", "", "the patient's medical record number (PHI: sent only to the people reached)")
+	fs.StringVar(&pt.Name, "patient-name", "", "the patient's name (PHI)")
+	fs.StringVar(&pt.Location, "location", "", "where the patient is, e.g. ICU-4 bed 12 (PHI)")
+	fs.StringVar(&in.Expires, "expires", "", "close the alert as expired after this long if nobody accepts (default 24h, at most 168h)")
 	return func(c *cli, _ []string) error {
 		if in.Policy == "" || in.Kind == "" || in.Text == "" {
 			return usagef("alert raise: --policy, --kind and --text are required")
 		}
 		in.Priority = messagingPriority(*priority)
+		if pt != (messaging.Patient{}) {
+			in.Patient = &pt
+		}
 		var out alertInfo
 		if err := c.call(false, "POST", "/v1/alerts", in, &out); err != nil {
 			return err
@@ -394,7 +403,7 @@ func defineAlertList(*flag.FlagSet) func(*cli, []string) error {
 			return c.printJSON(list)
 		}
 		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tKIND\tSTATE\tPOLICY\tSTEP\tDUE\tREACHED")
+		fmt.Fprintln(w, "ID\tKIND\tSTATE\tPOLICY\tSTEP\tDUE\tEXPIRES\tREACHED")
 		for _, a := range list {
 			var reached []string
 			for _, r := range a.Reached {
@@ -404,7 +413,7 @@ func defineAlertList(*flag.FlagSet) func(*cli, []string) error {
 			if !a.Due.IsZero() {
 				due = a.Due.Format(time.RFC3339)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, a.State, a.Policy, a.Step, due, strings.Join(reached, " → "))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.ID, a.Kind, a.State, a.Policy, a.Step, due, a.Expires.Format(time.RFC3339), strings.Join(reached, " → "))
 		}
 		return w.Flush()
 	}

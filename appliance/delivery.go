@@ -32,6 +32,7 @@ type outItem struct {
 	msgID   string           // for in/msg and in/notify: the message, to send it once per connection
 	receipt *store.Receipt   // for in/receipt: dropped from the store queue once written
 	cmd     *store.DeviceCmd // for in/cmd recall: dropped once written
+	written func()           // called once the item was written (in/alert: drops its durable notice)
 }
 
 // mailbox is the ordered stream of what one connected device is owed. It
@@ -201,6 +202,9 @@ func (d *deliveries) drain(mb *mailbox) {
 		cancel()
 		d.delivered.Add(uint64(n))
 		for _, it := range batch[:n] {
+			if it.written != nil {
+				it.written()
+			}
 			if it.receipt != nil || it.cmd != nil {
 				d.mu.Lock()
 				d.written = append(d.written, store.Notice{Device: mb.device, Receipt: it.receipt, Cmd: it.cmd})

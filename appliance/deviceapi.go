@@ -146,6 +146,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 	to := req.To
 	if a.oncall != nil {
 		to = a.oncall.routeRoles(req.To, req.Priority, now)
+		to = a.oncall.forwardUsers(to, req.Priority)
 	}
 	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
 		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
@@ -174,7 +175,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 			done(broker.Ack{Reason: reasonOK})
 			r := cmd.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
-			a.out.sent(cmd)
+			a.out.sent(a.oncall.quietSend(cmd))
 			if escalated != nil {
 				a.esc.sent(escalated)
 			}
@@ -293,6 +294,8 @@ type searchHit struct {
 	Name       string `json:"name,omitempty"`
 	Department string `json:"department,omitempty"`
 	Title      string `json:"title,omitempty"`
+	Status     string `json:"status,omitempty"`     // the user's status, where set: available, busy, dnd, off_shift
+	ForwardTo  string `json:"forward_to,omitempty"` // the colleague a dnd or off_shift user forwards to
 }
 
 // search finds enabled users a prefix of whose name words, login,
@@ -304,7 +307,11 @@ func (a *deviceAPI) search(q string) []searchHit {
 		return out
 	}
 	for _, h := range a.index.Search(q) {
-		out = append(out, searchHit{User: h.User, Group: h.Group, Name: h.Name, Department: h.Department, Title: h.Title})
+		hit := searchHit{User: h.User, Group: h.Group, Name: h.Name, Department: h.Department, Title: h.Title}
+		if st, ok := a.oncall.statusOf(h.User); ok && h.User != "" {
+			hit.Status, hit.ForwardTo = st.Status, st.ForwardTo
+		}
+		out = append(out, hit)
 	}
 	fq := directory.Fold(strings.TrimSpace(q))
 	roles, _ := a.store.Groups(context.Background(), true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,27 +21,33 @@ import (
 // person declines, and closes it on the first accept (or read). Pending
 // steps live in the store (esco/), so a restart resumes every timer; the
 // store applies a step only if the escalation still stands where the
-// timer saw it, so a step fires once.
+// timer saw it, so a step fires once. Each escalation also has an expiry
+// timer: at its expiry an escalation nobody accepted closes as expired.
+// Every change of an alert is queued durably for each device it goes to
+// (store.AlertQueue) and dropped once written, so a device that was away
+// is told on connecting what changed, across restarts.
 type escalations struct {
 	store  *store.Store
 	oncall *oncallService
 	out    *deliveries
 	log    *slog.Logger
-	timers *alerting.Timers
+	timers *alerting.Timers // the steps' waits
+	expiry *alerting.Timers // the escalations' expiries
 	runCtx context.Context
 
-	mu     sync.Mutex
-	alerts map[string]map[string]bool      // login -> active alert ids that reached them
-	msgs   map[string]bool                 // messages with an active escalation
-	closed map[string]map[string]time.Time // login -> alerts closed in the last day that reached them -> when
+	mu      sync.Mutex
+	alerts  map[string]map[string]bool // login -> active alert ids that reached them
+	msgs    map[string]bool            // messages with an active escalation
+	written []store.AlertWritten       // alert states written to devices, to drop from their queues
 
-	steps, exhausted, accepted atomic.Uint64
-	maxLateMs                  atomic.Int64 // the latest a timer fired after its due time
+	steps, exhausted, accepted, expired atomic.Uint64
+	maxLateMs                           atomic.Int64 // the latest a timer fired after its due time
 }
 
 func newEscalations(s *store.Store, o *oncallService, out *deliveries, log *slog.Logger) *escalations {
-	x := &escalations{store: s, oncall: o, out: out, log: log, alerts: map[string]map[string]bool{}, msgs: map[string]bool{}, closed: map[string]map[string]time.Time{}, runCtx: context.Background()}
+	x := &escalations{store: s, oncall: o, out: out, log: log, alerts: map[string]map[string]bool{}, msgs: map[string]bool{}, runCtx: context.Background()}
 	x.timers = alerting.NewTimers(func(id string, step int) { go x.advance(id, step, true) })
+	x.expiry = alerting.NewTimers(func(id string, _ int) { go x.expire(id) })
 	return x
 }
 
@@ -56,10 +63,13 @@ func (x *escalations) run(ctx context.Context) error {
 		if e.State == alerting.Open {
 			x.timers.Set(e.ID, e.Step, e.Due)
 		}
+		x.expiry.Set(e.ID, 0, e.ExpiresAt())
 	}
 	if len(active) > 0 {
 		x.log.Info("resumed escalations", "count", len(active))
 	}
+	go func() { _ = x.expiry.Run(ctx) }()
+	go x.runDrops(ctx)
 	return x.timers.Run(ctx)
 }
 
@@ -84,51 +94,93 @@ func (x *escalations) track(e *alerting.Escalation) {
 			x.alerts[u][e.ID] = true
 		} else {
 			delete(x.alerts[u], e.ID)
-			if x.closed[u] == nil {
-				x.closed[u] = map[string]time.Time{}
-			}
-			x.closed[u][e.ID] = time.Now()
 		}
 	}
 }
 
-// closedKept is how long a device that connects is still told that an
-// alert which reached its user was accepted or closed.
-const closedKept = 24 * time.Hour
-
-// online sends a device that connected the active alerts that reached its
-// user, and the updates (accepted by whom) of those closed in the last day.
+// online sends a device that connected, behind what its store queue holds,
+// the current state of every alert that changed for it while it was away
+// (in the order of the changes), then every other active alert that
+// reached its user (a device enrolled since, or one that was told already
+// and lost it).
 func (x *escalations) online(dev, user string) {
-	x.mu.Lock()
-	ids := make([]string, 0, len(x.alerts[user])+len(x.closed[user]))
-	for id := range x.alerts[user] {
-		ids = append(ids, id)
+	pending, err := x.store.AlertQueue(x.runCtx, dev)
+	if err != nil {
+		x.log.Error("reading a device's alert queue", "device", dev, "err", err)
 	}
-	for id, at := range x.closed[user] {
-		if time.Since(at) > closedKept {
-			delete(x.closed[user], id)
-			continue
+	told := map[string]bool{}
+	for _, n := range pending {
+		told[n.Esc.ID] = true
+		x.out.push(dev, x.alertItem(dev, n.Esc, n.Stamp))
+	}
+	x.mu.Lock()
+	var ids []string
+	for id := range x.alerts[user] {
+		if !told[id] {
+			ids = append(ids, id)
 		}
-		ids = append(ids, id)
 	}
 	x.mu.Unlock()
+	slices.Sort(ids) // alert ids sort by time
 	for _, id := range ids {
 		if e, err := x.store.Escalation(id); err == nil {
-			x.out.push(dev, outItem{topic: "alert", payload: alerting.EncodeAlert(e)})
+			x.out.push(dev, x.alertItem(dev, e, ""))
 		}
 	}
 }
 
-// pushAlert sends an alert's current state to devices.
-func (x *escalations) pushAlert(e *alerting.Escalation, devs []store.Delivery) {
-	p := alerting.EncodeAlert(e)
+// alertItem is the in/alert of an alert's state for a device; once
+// written, the device's durable notice of the change stamped stamp goes.
+func (x *escalations) alertItem(dev string, e *alerting.Escalation, stamp string) outItem {
+	it := outItem{topic: "alert", payload: alerting.EncodeAlert(e)}
+	if stamp != "" {
+		w := store.AlertWritten{Device: dev, ID: e.ID, Stamp: stamp}
+		it.written = func() {
+			x.mu.Lock()
+			x.written = append(x.written, w)
+			x.mu.Unlock()
+		}
+	}
+	return it
+}
+
+// pushAlert sends an alert's current state (the change stamped stamp) to
+// devices.
+func (x *escalations) pushAlert(e *alerting.Escalation, devs []store.Delivery, stamp string) {
 	for _, d := range devs {
-		x.out.push(d.Device, outItem{topic: "alert", payload: p})
+		x.out.push(d.Device, x.alertItem(d.Device, e, stamp))
+	}
+}
+
+// runDrops removes the alert notices written to devices from the store,
+// in one command every quarter second.
+func (x *escalations) runDrops(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		x.mu.Lock()
+		batch := x.written
+		x.written = nil
+		x.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		x.store.Submit(store.DropAlertNotices{Written: batch}, func(err error) {
+			if err != nil {
+				x.log.Warn("dropping delivered alert notices from the store", "err", err)
+			}
+		})
 	}
 }
 
 // raise starts an alert under a policy: its first step is reached now.
-func (x *escalations) raise(ctx context.Context, by audit.Actor, policy string, a alerting.Alert) (*alerting.Escalation, error) {
+// It expires after expiresIn (alerting.DefaultExpiry when zero).
+func (x *escalations) raise(ctx context.Context, by audit.Actor, policy string, a alerting.Alert, expiresIn time.Duration) (*alerting.Escalation, error) {
 	p, err := x.store.Policy(policy)
 	if err != nil {
 		return nil, err
@@ -136,6 +188,9 @@ func (x *escalations) raise(ctx context.Context, by audit.Actor, policy string, 
 	now := time.Now().UTC()
 	e := alerting.New(newID("alr_", now), alerting.KindAlert, "", p, now)
 	e.Subject, e.Alert, e.By = e.ID, &a, by.User
+	if expiresIn > 0 {
+		e.Expires = now.Add(expiresIn)
+	}
 	users, note := x.oncall.resolveStep(p.Steps[0], now, true)
 	if err := e.Reach(0, users, note, now); err != nil {
 		return nil, err
@@ -144,14 +199,15 @@ func (x *escalations) raise(ctx context.Context, by audit.Actor, policy string, 
 	if err := x.store.Apply(ctx, cmd); err != nil {
 		return nil, err
 	}
-	x.started(e, cmd.Devices)
+	x.started(e, cmd.Devices, cmd.Stamp)
 	return e, nil
 }
 
-// started pushes a new escalation's first step and sets its timer.
-func (x *escalations) started(e *alerting.Escalation, devs []store.Delivery) {
+// started pushes a new escalation's first step and sets its timers.
+func (x *escalations) started(e *alerting.Escalation, devs []store.Delivery, stamp string) {
 	x.track(e)
-	x.pushAlert(e, devs)
+	x.expiry.Set(e.ID, 0, e.ExpiresAt())
+	x.pushAlert(e, devs, stamp)
 	if len(e.Reached[0].Users) == 0 {
 		go x.advance(e.ID, 0, false) // nobody to wait for
 		return
@@ -182,6 +238,7 @@ func (x *escalations) sent(c *store.SendEscalated) {
 		return
 	}
 	x.track(c.Esc)
+	x.expiry.Set(c.Esc.ID, 0, c.Esc.ExpiresAt())
 	x.timers.Set(c.Esc.ID, c.Esc.Step, c.Esc.Due)
 }
 
@@ -222,21 +279,23 @@ func (x *escalations) advance(id string, from int, timer bool) {
 	switch e.State {
 	case alerting.Accepted:
 		x.accepted.Add(1)
+		x.expiry.Cancel(id)
 		return
 	case alerting.Exhausted:
 		x.exhausted.Add(1)
-		x.log.Warn("escalation exhausted: every step's wait ran out without an accept", "esc", id, "policy", e.Policy.Name)
+		x.log.Warn("escalation exhausted: every step's wait ran out without an accept", "esc", id, "policy", e.Policy.Name,
+			"expires", e.ExpiresAt().UTC().Format(time.RFC3339))
 		if e.Kind == alerting.KindAlert {
-			devs, _ := x.devicesOf(e.Everyone())
-			x.pushAlert(e, devs)
+			x.pushAlert(e, cmd.Deliveries, cmd.Stamp)
 		}
 		return
 	case alerting.Cancelled:
+		x.expiry.Cancel(id)
 		return
 	}
 	x.steps.Add(1)
 	if e.Kind == alerting.KindAlert {
-		x.pushAlert(e, cmd.Deliveries)
+		x.pushAlert(e, cmd.Deliveries, cmd.Stamp)
 	} else {
 		// Delivered as a send to the new people is: in/msg, in/notify, and
 		// the repeats of a critical message until read.
@@ -247,7 +306,7 @@ func (x *escalations) advance(id string, from int, timer bool) {
 				m.Recipients = append(m.Recipients, u)
 			}
 		}
-		x.out.sent(&store.SendMessage{Result: m, Deliveries: cmd.Deliveries, Unread: cmd.Unread})
+		x.out.sent(x.oncall.quietSend(&store.SendMessage{Result: m, Deliveries: cmd.Deliveries, Unread: cmd.Unread}))
 	}
 	if len(users) == 0 {
 		x.advance(id, next, false) // nobody to wait for
@@ -262,28 +321,15 @@ func (x *escalations) critical(e *alerting.Escalation) bool {
 	return err == nil && m.Priority == messaging.Critical
 }
 
-func (x *escalations) devicesOf(users []string) ([]store.Delivery, error) {
-	var out []store.Delivery
-	for _, u := range users {
-		devs, err := x.store.UserDevices(u)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range devs {
-			out = append(out, store.Delivery{Device: d, User: u})
-		}
-	}
-	return out, nil
-}
-
 // responded handles a committed accept or decline of an alert.
 func (x *escalations) responded(c *store.RespondAlert) {
 	e := c.Esc
 	x.track(e)
 	if c.Response == "accept" {
 		x.timers.Cancel(e.ID)
+		x.expiry.Cancel(e.ID)
 		x.accepted.Add(1)
-		x.pushAlert(e, c.Devices) // everyone sees who accepted
+		x.pushAlert(e, c.Devices, c.Stamp) // everyone sees who accepted
 		return
 	}
 	go x.advance(e.ID, e.Step, false) // a decline moves it on at once
@@ -303,6 +349,7 @@ func (x *escalations) read(by audit.Actor, msg string) {
 			return
 		}
 		x.timers.Cancel(store.MessageEscalationID(msg))
+		x.expiry.Cancel(store.MessageEscalationID(msg))
 		x.mu.Lock()
 		delete(x.msgs, msg)
 		x.mu.Unlock()
@@ -312,4 +359,28 @@ func (x *escalations) read(by audit.Actor, msg string) {
 			x.out.push(dev, outItem{topic: "receipt", payload: messaging.EncodeReceipt(r.Message, r.User, r.State, r.At), receipt: &r})
 		}
 	})
+}
+
+// expire closes escalation id at its expiry if nobody accepted it: audited
+// by the store, and an alert's people are told (state "expired").
+func (x *escalations) expire(id string) {
+	cmd := &store.ExpireEscalation{ID: id}
+	if err := x.store.Apply(x.runCtx, cmd); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			x.log.Error("expiring an escalation failed; retrying in 5s", "esc", id, "err", err)
+			x.expiry.Set(id, 0, time.Now().Add(5*time.Second))
+		}
+		return
+	}
+	if cmd.Stale {
+		return
+	}
+	e := cmd.Esc
+	x.timers.Cancel(id)
+	x.track(e)
+	x.expired.Add(1)
+	x.log.Warn("escalation expired without an accept", "esc", id, "kind", string(e.Kind), "policy", e.Policy.Name, "step", e.Step+1)
+	if e.Kind == alerting.KindAlert {
+		x.pushAlert(e, cmd.Devices, cmd.Stamp)
+	}
 }

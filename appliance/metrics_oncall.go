@@ -11,12 +11,13 @@ var (
 	descEscSteps       = prometheus.NewDesc("wardline_escalation_steps_total", "Escalation steps taken after the first.", nil, nil)
 	descEscAccepted    = prometheus.NewDesc("wardline_escalations_accepted_total", "Escalations closed by an accept (or a read, for a message).", nil, nil)
 	descEscExhausted   = prometheus.NewDesc("wardline_escalations_exhausted_total", "Escalations whose every step ran out without an accept (alert on any).", nil, nil)
+	descEscExpired     = prometheus.NewDesc("wardline_escalations_expired_total", "Escalations closed as expired: nobody accepted before their expiry.", nil, nil)
 	descEscMaxLateness = prometheus.NewDesc("wardline_escalation_max_lateness_seconds", "The latest an escalation timer fired after its due time since the start.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c oncallCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGapsAhead, descEscPending, descEscSteps, descEscAccepted, descEscExhausted, descEscMaxLateness} {
+	for _, d := range []*prometheus.Desc{descGapsAhead, descEscPending, descEscSteps, descEscAccepted, descEscExhausted, descEscExpired, descEscMaxLateness} {
 		ch <- d
 	}
 }
@@ -33,6 +34,7 @@ func (c oncallCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descEscSteps, prometheus.CounterValue, float64(x.steps.Load()))
 	ch <- prometheus.MustNewConstMetric(descEscAccepted, prometheus.CounterValue, float64(x.accepted.Load()))
 	ch <- prometheus.MustNewConstMetric(descEscExhausted, prometheus.CounterValue, float64(x.exhausted.Load()))
+	ch <- prometheus.MustNewConstMetric(descEscExpired, prometheus.CounterValue, float64(x.expired.Load()))
 	ch <- prometheus.MustNewConstMetric(descEscMaxLateness, prometheus.GaugeValue, float64(x.maxLateMs.Load())/1000)
 }
 

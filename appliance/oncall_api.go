@@ -515,6 +515,8 @@ type alertRequest struct {
 	Kind     string             `json:"kind"`
 	Text     string             `json:"text"`
 	Priority messaging.Priority `json:"priority,omitempty"`
+	Patient  *messaging.Patient `json:"patient,omitempty"`    // PHI: sent only in in/alert, never logged, purged by retention
+	Expires  string             `json:"expires_in,omitempty"` // a duration such as 2h; default alerting.DefaultExpiry
 }
 
 // alertInfo is an alert without its text (which may hold PHI).
@@ -527,6 +529,8 @@ type alertInfo struct {
 	Due        time.Time        `json:"due,omitzero"`
 	Reached    []alerting.Reach `json:"reached"`
 	AcceptedBy string           `json:"accepted_by,omitempty"`
+	Expires    time.Time        `json:"expires"`
+	Patient    bool             `json:"patient"` // it carries patient data (never shown here)
 }
 
 func infoOf(e *alerting.Escalation) alertInfo {
@@ -535,7 +539,7 @@ func infoOf(e *alerting.Escalation) alertInfo {
 		kind = e.Alert.Kind
 	}
 	return alertInfo{ID: e.ID, Kind: kind, State: e.State, Policy: e.Policy.Name, Step: e.Step + 1, Due: e.Due,
-		Reached: e.Reached, AcceptedBy: e.AcceptedBy}
+		Reached: e.Reached, AcceptedBy: e.AcceptedBy, Expires: e.ExpiresAt(), Patient: e.Alert != nil && e.Alert.Patient != nil}
 }
 
 func (a *adminAPI) raiseAlert(w http.ResponseWriter, r *http.Request) {
@@ -564,7 +568,13 @@ func (a *adminAPI) raiseAlert(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &directory.FieldError{Field: "priority", Reason: "must be normal, urgent or critical"})
 		return
 	}
-	e, err := a.esc.raise(r.Context(), actorFrom(r.Context()), strings.ToLower(in.Policy), alerting.Alert{Kind: kind, Text: text, Priority: in.Priority})
+	patient, expiresIn, err := alertExtras(in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	e, err := a.esc.raise(r.Context(), actorFrom(r.Context()), strings.ToLower(in.Policy),
+		alerting.Alert{Kind: kind, Text: text, Priority: in.Priority, Patient: patient}, expiresIn)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

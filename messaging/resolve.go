@@ -27,7 +27,9 @@ type Directory interface {
 // sent (the appliance does that before the store command) and reaches that
 // person, who must be enabled; otherwise a role is routed to its first
 // enabled fixed member (the fallback), whom the returned address names in
-// RoutedTo. The
+// RoutedTo. A user address that arrives with RoutedTo set was forwarded
+// by the user's status (do-not-disturb or off shift) and reaches that
+// colleague when enabled and not the sender, else the user. The
 // sender is never a recipient. recipients is sorted and without
 // duplicates; resolved is to in the same order, RoutedTo set for roles.
 //
@@ -73,6 +75,11 @@ func Resolve(to []Address, sender string, dir Directory) (recipients []string, r
 			login := u.Login
 			if login == "" {
 				login = a.User
+			}
+			// Forwarded by the user's status (the appliance sets RoutedTo):
+			// the colleague, who must be enabled and not the sender, gets it.
+			if fwd, ok := enabled(a.RoutedTo); ok && a.RoutedTo != "" && fwd != sender && fwd != login {
+				r.RoutedTo, login = fwd, fwd
 			}
 			if e := add(login); e != nil {
 				return nil, nil, e

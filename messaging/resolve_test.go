@@ -75,6 +75,11 @@ var resolveCases = []struct {
 	{"disabled group", []Address{{Group: "disabled"}, {Group: "empty"}}, "a", nil, nil, CodeUnknownRecipient, "no one to deliver to"},
 	{"no addresses", nil, "a", nil, nil, CodeUnknownRecipient, "no one to deliver to"},
 	{"bad address", []Address{{User: "a", Group: "b"}}, "a", nil, nil, CodeInvalid, "to[0] must name exactly one of user, role or group"},
+	{"user forwarded by status", []Address{{User: "dr.lee", RoutedTo: "rn.ray"}}, "x", []string{"rn.ray"}, []Address{{User: "dr.lee", RoutedTo: "rn.ray"}}, "", ""},
+	{"forwarded to a disabled colleague: the user", []Address{{User: "dr.lee", RoutedTo: "dr.off"}}, "x", []string{"dr.lee"}, []Address{{User: "dr.lee"}}, "", ""},
+	{"forwarded to the sender: the user", []Address{{User: "dr.lee", RoutedTo: "rn.kim"}}, "rn.kim", []string{"dr.lee"}, []Address{{User: "dr.lee"}}, "", ""},
+	{"forwarded to an unknown colleague: the user", []Address{{User: "dr.lee", RoutedTo: "ghost"}}, "x", []string{"dr.lee"}, []Address{{User: "dr.lee"}}, "", ""},
+	{"a disabled user is refused, forward or not", []Address{{User: "dr.off", RoutedTo: "rn.ray"}}, "x", nil, nil, CodeUnknownRecipient, "user dr.off is disabled"},
 }
 
 func TestResolve(t *testing.T) {

@@ -45,6 +45,9 @@ type wireAddress struct {
 	Role  string `json:"role,omitempty"`
 	Group string `json:"group,omitempty"`
 	User  string `json:"user,omitempty"`
+	// ForwardedTo is, for a user address, the colleague it reached
+	// instead: the user's status forwarded it.
+	ForwardedTo string `json:"forwarded_to,omitempty"`
 }
 
 // wireMsg is the in/msg payload.
@@ -60,7 +63,8 @@ type wireMsg struct {
 }
 
 // EncodeMsg returns the in/msg payload of m. Its "to" lists the addresses
-// as the sender gave them, a role with the user it was routed to; a message
+// as the sender gave them, a role with the user it was routed to, a user
+// whose status forwarded it with the colleague it reached; a message
 // sent to a conversation without addresses lists its recipients as users.
 // "patient" is left out when m has none.
 func EncodeMsg(m Message) []byte {
@@ -77,7 +81,7 @@ func EncodeMsg(m Message) []byte {
 	for _, a := range m.To {
 		switch a.Kind() {
 		case "user":
-			w.To = append(w.To, wireAddress{User: a.User})
+			w.To = append(w.To, wireAddress{User: a.User, ForwardedTo: a.RoutedTo})
 		case "role":
 			w.To = append(w.To, wireAddress{Role: a.Role, User: a.RoutedTo})
 		case "group":

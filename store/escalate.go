@@ -34,6 +34,7 @@ type StartEscalation struct {
 
 	Duplicate bool       // set by Apply
 	Devices   []Delivery // the first step's devices (an alert's to push)
+	Stamp     string     // the change's stamp in their alert queues
 }
 
 // Event implements Command.
@@ -66,6 +67,7 @@ func (c *StartEscalation) Apply(tx *Txn) error {
 	if c.Esc.Kind == alerting.KindAlert && len(c.Esc.Reached) > 0 {
 		var err error
 		c.Devices, err = devicesOf(tx, c.Esc.Reached[len(c.Esc.Reached)-1].Users)
+		c.Stamp = queueAlert(tx, c.Devices, c.Esc.ID)
 		return err
 	}
 	return nil
@@ -88,8 +90,9 @@ type EscalateStep struct {
 	Stale      bool // set by Apply
 	Esc        *alerting.Escalation
 	Msg        messaging.Message // a message escalation's message, as updated
-	Deliveries []Delivery        // devices newly reached
+	Deliveries []Delivery        // devices newly reached (an exhausted alert: everyone's)
 	Unread     map[string]int64
+	Stamp      string // an alert's change stamp in those devices' alert queues
 }
 
 // Event implements Command.
@@ -132,11 +135,17 @@ func (c *EscalateStep) Apply(tx *Txn) error {
 	if err := putEscalation(tx, e); err != nil {
 		return err
 	}
+	if e.Kind == alerting.KindAlert && e.State == alerting.Exhausted {
+		c.Deliveries, err = devicesOf(tx, e.Everyone())
+		c.Stamp = queueAlert(tx, c.Deliveries, e.ID)
+		return err
+	}
 	if e.State != alerting.Open {
 		return nil
 	}
 	if e.Kind == alerting.KindAlert {
 		c.Deliveries, err = devicesOf(tx, c.Users)
+		c.Stamp = queueAlert(tx, c.Deliveries, e.ID)
 		return err
 	}
 	return c.addRecipients(tx, e.Subject)
@@ -199,6 +208,7 @@ type RespondAlert struct {
 
 	Esc     *alerting.Escalation // set by Apply
 	Devices []Delivery           // everyone reached, for the update
+	Stamp   string               // an accept's change stamp in their alert queues
 }
 
 // Event implements Command.
@@ -229,6 +239,9 @@ func (c *RespondAlert) Apply(tx *Txn) error {
 	}
 	c.Esc = e
 	c.Devices, err = devicesOf(tx, e.Everyone())
+	if err == nil && c.Response == "accept" {
+		c.Stamp = queueAlert(tx, c.Devices, e.ID)
+	}
 	return err
 }
 

@@ -38,7 +38,7 @@ func queueCmdKey(dev, id string) []byte { return []byte(prefixQueueCmd + dev + "
 
 // clearQueue drops everything queued for a device.
 func clearQueue(tx *Txn, dev string) error {
-	for _, p := range []string{prefixQueueMsg, prefixQueueRcpt, prefixQueueCmd} {
+	for _, p := range []string{prefixQueueMsg, prefixQueueRcpt, prefixQueueCmd, prefixAlertQueue} {
 		var keys [][]byte
 		if err := tx.Scan([]byte(p+dev+"/"), func(k, _ []byte) error { keys = append(keys, k); return nil }); err != nil {
 			return err
