@@ -177,6 +177,12 @@ func (a *adminAPI) setEnabled(enabled bool) http.HandlerFunc {
 				a.devices.wipe(r.Context(), id)
 			}
 		}
+		if !enabled {
+			if err := endUserWebSessions(r.Context(), a.store, actorFrom(r.Context()), login, "user disabled"); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
 		u, err := a.store.User(login)
 		if err != nil {
 			a.writeError(w, r, err)

@@ -36,6 +36,8 @@ type Appliance struct {
 	httpLn net.Listener
 	admin  *adminSocket
 	api    *deviceAPI
+	web    *web        // sign-in, admin console, web client
+	roles  RolesSource // on-call information for the roles page; nil until the on-call release sets it
 
 	started time.Time
 	ready   atomic.Bool
@@ -72,7 +74,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if err := a.startBroker(); err != nil {
 		return err
 	}
-	if err := a.listenHTTPS(); err != nil {
+	if err := a.listenHTTPS(ctx); err != nil {
 		return err
 	}
 	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
@@ -265,11 +267,16 @@ func (a *Appliance) runRetention(ctx context.Context) error {
 }
 
 // listenHTTPS binds the HTTPS listener.
-func (a *Appliance) listenHTTPS() error {
+func (a *Appliance) listenHTTPS(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.HTTPS.Addr)
 	if err != nil {
 		return fmt.Errorf("https: %w", err)
 	}
+	if a.web, err = a.newWeb(ctx, ln.Addr().(*net.TCPAddr).Port); err != nil {
+		ln.Close()
+		return err
+	}
+	a.api.out.web = a.web.hub
 	a.httpLn = tls.NewListener(ln, a.certs.TLSConfig())
 	a.https = &http.Server{
 		Handler:           a.routes(),
@@ -331,6 +338,7 @@ func (a *Appliance) printBanner() {
 	fmt.Fprintf(w, "  MQTT over TLS    %s\n", orOff(l[broker.ListenerTLS]))
 	fmt.Fprintf(w, "  MQTT plain TCP   %s\n", orOff(l[broker.ListenerPlain]))
 	fmt.Fprintf(w, "  HTTPS            https://%s  (/healthz, /readyz, /metrics, /mqtt)\n", l["https"])
+	fmt.Fprintf(w, "  Web              %s/app/ (clinicians), %s/admin/ (administrators)\n", a.web.origin, a.web.origin)
 	fmt.Fprintf(w, "  Admin socket     %s\n", l["admin"])
 	fmt.Fprintf(w, "  Data directory   %s (encrypted; key in %s)\n\n", data, keyFile)
 	d, me := shellQuote(a.cfg.DataDir), commandName()

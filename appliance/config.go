@@ -150,10 +150,15 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
+	saml := samlDefaults
+	cfg.SAML = &saml // decoded over its defaults; dropped again below when the file has no [saml]
 	dec := toml.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, describeTOMLError(err))
+	}
+	if !hasSection(b, "saml") {
+		cfg.SAML = nil
 	}
 	return cfg, nil
 }
@@ -247,7 +252,12 @@ func (c *Config) Validate() error {
 		bad("directory.ad", "Active Directory synchronisation is not in this version yet; remove the section to use the local directory")
 	}
 	if c.SAML != nil {
-		bad("saml", "SAML sign-on is not in this version yet; remove the section")
+		c.SAML.validate(bad)
+	}
+	if c.HTTPS.BaseURL != "" {
+		if _, err := baseURL(*c, 0); err != nil {
+			bad("https.base_url", "must be an https://host[:port] URL without a path")
+		}
 	}
 	return errors.Join(errs...)
 }

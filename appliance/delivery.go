@@ -64,6 +64,8 @@ type deliveries struct {
 	written  []store.Notice                  // receipts and commands written, to drop from the store
 
 	delivered atomic.Uint64 // publishes written to devices
+
+	web *webHub // signed-in browsers; nil when the web is off
 }
 
 func newDeliveries(s *store.Store, net transport, log *slog.Logger, repeat time.Duration) *deliveries {
@@ -268,6 +270,7 @@ func (d *deliveries) sent(c *store.SendMessage) {
 	if c.Duplicate {
 		return
 	}
+	d.web.sent(c)
 	for _, dl := range c.Deliveries {
 		d.push(dl.Device, msgItems(c.Result, c.Unread[dl.User])...)
 	}
@@ -290,6 +293,7 @@ func (d *deliveries) acked(c *store.AckMessage) {
 	if !c.Changed {
 		return
 	}
+	d.web.acked(c)
 	r := c.Receipt
 	for _, dev := range c.SenderDevices {
 		d.push(dev, outItem{topic: "receipt", payload: messaging.EncodeReceipt(r.Message, r.User, r.State, r.At), receipt: &r})
