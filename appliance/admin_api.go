@@ -51,6 +51,7 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("POST /v1/roles", a.addGroup(true))
 	mux.HandleFunc("GET /v1/roles", a.listGroups(true))
 	mux.HandleFunc("POST /v1/roles/{name}/members", a.changeMembers(true))
+	mux.HandleFunc("POST /v1/admins", a.addAdmin)
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

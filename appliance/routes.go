@@ -52,7 +52,7 @@ func securityHeaders(h http.Handler) http.Handler {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Referrer-Policy", "same-origin") // "no-referrer" would make browsers send "Origin: null" on our own forms
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 		hd.Set("Cache-Control", "no-store")
 		h.ServeHTTP(w, r)

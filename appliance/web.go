@@ -350,9 +350,9 @@ func (w *web) loginPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := map[string]string{
-		"failed":   "Sign-in failed. Try again; if it keeps failing, call the IT service desk.",
-		"unknown":  "You signed in at the identity provider, but your account is not enabled for Wardline.",
-		"sso":      "Single sign-on is not available right now. IT staff can use emergency access.",
+		"failed":    "Sign-in failed. Try again; if it keeps failing, call the IT service desk.",
+		"unknown":   "You signed in at the identity provider, but your account is not enabled for Wardline.",
+		"sso":       "Single sign-on is not available right now. IT staff can use emergency access.",
 		"loggedout": "You are signed out.",
 	}[r.URL.Query().Get("e")]
 	w.ui.LoginPage(rw, r, http.StatusOK, msg)
@@ -554,7 +554,9 @@ func (w webSessionStore) StartSession(ctx context.Context, hash string, s direct
 		AssertionID: p.AssertionID, AssertionExpires: p.AssertionExpires, TOTPStep: p.TOTPStep})
 }
 
-func (w webSessionStore) Session(hash string) (directory.WebSession, error) { return w.st.WebSession(hash) }
+func (w webSessionStore) Session(hash string) (directory.WebSession, error) {
+	return w.st.WebSession(hash)
+}
 
 func (w webSessionStore) EndSession(ctx context.Context, hash string, s directory.WebSession, reason string) error {
 	return w.st.Apply(ctx, store.EndWebSession{By: sessionActor(s), Hash: hash, Reason: reason})

@@ -27,7 +27,9 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/audit/export", u.adminExport)
 	mux.HandleFunc("GET /admin/settings", u.adminSettings)
 	mux.HandleFunc("GET /admin/backup", u.adminBackup)
-	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) { u.Fail(w, r, http.StatusNotFound, "There is no such page.") })
+	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) {
+		u.Fail(w, r, http.StatusNotFound, "There is no such page.")
+	})
 }
 
 func (u *UI) adminDashboard(w http.ResponseWriter, r *http.Request) {

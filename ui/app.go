@@ -45,7 +45,9 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /app/c/{id}", u.appConversation)
 	mux.HandleFunc("GET /app/new", u.appNew)
 	mux.HandleFunc("POST /app/send", u.appSend)
-	mux.HandleFunc("GET /app/", func(w http.ResponseWriter, r *http.Request) { u.Fail(w, r, http.StatusNotFound, "There is no such page.") })
+	mux.HandleFunc("GET /app/", func(w http.ResponseWriter, r *http.Request) {
+		u.Fail(w, r, http.StatusNotFound, "There is no such page.")
+	})
 	u.adminRoutes(mux)
 	return mux
 }

@@ -1,0 +1,191 @@
+package appliance_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/wardline/wardline/internal/testkit"
+)
+
+// webSetup is an appliance signed into through SimpleSAMLphp.
+type webSetup struct {
+	a    *testkit.Appliance
+	idp  *testkit.IdP
+	base string
+}
+
+// startWeb starts SimpleSAMLphp on 127.0.0.1 as the IdP, and an appliance
+// whose [saml] section trusts it, with the IdP's users in the directory.
+func startWeb(t *testing.T, users []testkit.IdPUser, extra string) webSetup {
+	t.Helper()
+	port := testkit.FreePort(t)
+	base := fmt.Sprintf("https://127.0.0.1:%d", port)
+	idp := testkit.StartSimpleSAMLphp(t, base+"/saml/metadata", base+"/saml/acs", base+"/saml/slo", users)
+	dir := t.TempDir()
+	md := filepath.Join(dir, "idp-metadata.xml")
+	if err := os.WriteFile(md, idp.Metadata(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "wardline.toml")
+	conf := fmt.Sprintf(`[https]
+base_url = %q
+
+[saml]
+idp_metadata_file = %q
+admin_groups = ["WardlineAdmins"]
+auditor_groups = ["Compliance"]
+%s`, base, md, extra)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := testkit.Start(t, testkit.NewDataDir(t), "--config", cfg, "--https-addr", fmt.Sprintf("127.0.0.1:%d", port), "--mqtt-plain-addr", "127.0.0.1:0")
+	for _, u := range users {
+		if _, errOut, code := a.CLI("user", "add", u.Login, "--name", u.Name, "--department", "Cardiology"); code != 0 {
+			t.Fatalf("user add %s: %s", u.Login, errOut)
+		}
+	}
+	return webSetup{a: a, idp: idp, base: base}
+}
+
+// signIn goes to page, is sent to the IdP, signs in there and comes back.
+func (w webSetup) signIn(t *testing.T, ctx context.Context, page, login, password string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx,
+		chromedp.Navigate(w.base+page),
+		chromedp.WaitVisible(chromedp.CSS("#sso")),
+		chromedp.Click(chromedp.CSS("#sso")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), login),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".who")),
+	)
+	if err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("signing in as %s through SimpleSAMLphp: %v (at %s)\nappliance log:\n%s\nidp log:\n%s", login, err, loc, w.a.Stderr(), w.idp.Log())
+	}
+}
+
+// browse runs browser steps with a time limit and, when they fail, fails
+// the test with the page's address and text.
+func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, text)
+	}
+}
+
+// TestWebClientThroughSimpleSAMLphp is the issue's vertical slice: a
+// clinician signs in through SimpleSAMLphp, sends a message from the web
+// client, a Paho device receives it, and the device's read receipt shows
+// in the browser. Script in the body stays text.
+func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
+	users := []testkit.IdPUser{{Login: "jdoe", Password: "s3cret-jdoe", Name: `Doe, Jane <img src=x id=xssname>`, Groups: []string{"Clinicians", "WardlineAdmins"}}}
+	w := startWeb(t, users, "")
+	a := w.a
+	bobID, bobSecret := a.Enroll(t, "bob")
+	bob := mustDial(t, a, bobID, bobSecret, false)
+	defer bob.Close()
+
+	ctx := testkit.Browser(t, 1280, 800)
+	w.signIn(t, ctx, "/app/", "jdoe", "s3cret-jdoe")
+	testkit.Screenshot(t, ctx, "web-client-empty-1280x800.png")
+
+	marker := fmt.Sprintf("WEB-MARKER-%d", time.Now().UnixNano())
+	body := marker + ` <script>window.pwned=1</script><img src=x onerror="window.pwned=1">`
+	browse(t, ctx, "sending from the web client",
+		chromedp.Navigate(w.base+"/app/new?to=bob"),
+		chromedp.WaitVisible(chromedp.CSS("#body")),
+		chromedp.SendKeys(chromedp.CSS("#body"), body),
+		chromedp.SetValue(chromedp.CSS("#priority"), "urgent"),
+		chromedp.Click(chromedp.CSS("#send")),
+		chromedp.WaitVisible(chromedp.CSS(`#msgs .msg.mine`)),
+	)
+
+	// The device gets it over MQTT, and reads it.
+	got := bob.Expect("msg", wait)
+	if !strings.Contains(string(got.Payload), marker) {
+		t.Fatalf("bob's device got %s, want the marker", got.Payload)
+	}
+	id, _ := got.Fields["id"].(string)
+	from, _ := got.Fields["from"].(map[string]any)
+	if from["user"] != "jdoe" || id == "" {
+		t.Fatalf("in/msg = %s", got.Payload)
+	}
+	if code, err := bob.Publish("ack", map[string]string{"id": id, "state": "read"}); err != nil || code != 0 {
+		t.Fatalf("bob's read ack: %#x %v", code, err)
+	}
+
+	// The receipt reaches the browser over server-sent events, without a reload.
+	readSel := fmt.Sprintf(`[data-msg=%q] .state[data-user="bob"].state-read`, id)
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(readSel))); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("msgs").outerHTML`))
+		t.Fatalf("bob's read receipt did not appear in the browser: %v\n%s", err, html)
+	}
+
+	// Script in the body and in the display name is inert text.
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === 1 || document.querySelectorAll(".msg-body img, .msg-body script, #xssname").length > 0`))
+	if err != nil || pwned {
+		t.Fatalf("markup in a message body or name was interpreted (pwned=%v, %v)", pwned, err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#msgs .msg.mine .msg-body`)))
+	if !strings.Contains(text, "<script>window.pwned=1</script>") {
+		t.Fatalf("the body was not shown as text: %q", text)
+	}
+	testkit.Screenshot(t, ctx, "web-client-1280x800.png")
+
+	// A message from the device appears live, and opening it counts as read.
+	reply := send(t, bob, map[string]any{"client_ref": "r1", "to": []map[string]string{{"user": "jdoe"}}, "body": "On my way " + marker})
+	rid, _ := reply.Fields["id"].(string)
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-msg=%q]`, rid)))); err != nil {
+		t.Fatalf("bob's message did not appear live: %v", err)
+	}
+	r := bob.Expect("receipt", wait)
+	if r.Fields["state"] != "read" || r.Fields["user"] != "jdoe" {
+		t.Fatalf("bob's device got receipt %s, want read by jdoe", r.Payload)
+	}
+
+	// The admin console and the audit viewer, for the screenshots.
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")))
+	testkit.Screenshot(t, ctx, "dashboard-1280x800.png")
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/audit?action=message."), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	testkit.Screenshot(t, ctx, "audit-1280x800.png")
+	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
+	if !strings.Contains(auditText, "message.send") || strings.Contains(auditText, marker) {
+		t.Fatalf("the audit viewer should list message.send and never a body:\n%s", auditText)
+	}
+
+	// Phone size.
+	phone := testkit.Browser(t, 390, 844)
+	w.signIn(t, phone, "/app/", "jdoe", "s3cret-jdoe")
+	testkit.Screenshot(t, phone, "web-client-list-390x844.png")
+	convID, _ := got.Fields["conversation"].(string)
+	browse(t, phone, "browsing", chromedp.Navigate(w.base+"/app/c/"+convID), chromedp.WaitVisible(chromedp.CSS("#msgs")))
+	testkit.Screenshot(t, phone, "web-client-390x844.png")
+	for _, p := range []struct{ path, sel, name string }{{"/admin/", ".tiles", "dashboard-390x844.png"}, {"/admin/audit", "table.audit", "audit-390x844.png"}} {
+		browse(t, phone, "browsing", chromedp.Navigate(w.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
+		testkit.Screenshot(t, phone, p.name)
+	}
+
+	// Sign-out ends the server session: the old cookie is worthless.
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS(".who button")), chromedp.Click(chromedp.CSS(".who button")))
+	time.Sleep(time.Second)
+	if out, _, _ := a.CLI("audit", "export"); !strings.Contains(out, `"session.end"`) || !strings.Contains(out, `"reason":"logout"`) {
+		t.Fatalf("no session.end (logout) in the audit trail")
+	}
+}
