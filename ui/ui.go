@@ -198,7 +198,7 @@ func Static() http.Handler {
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimPrefix(r.URL.Path, "/static/")
-		if p == "" || strings.Contains(p, "..") || strings.ContainsAny(p, "\\\x00") || strings.HasPrefix(p, "/") || !fs.ValidPath(p) {
+		if !validStatic(p) {
 			http.NotFound(w, r)
 			return
 		}
@@ -211,6 +211,12 @@ func Static() http.Handler {
 		r2.URL.Path = "/" + p
 		files.ServeHTTP(w, r2)
 	})
+}
+
+// validStatic reports whether p may name a static file: a clean relative
+// path without "..", backslashes or NUL.
+func validStatic(p string) bool {
+	return p != "" && p != "." && !strings.Contains(p, "..") && !strings.ContainsAny(p, "\\\x00%") && !strings.HasPrefix(p, "/") && fs.ValidPath(p)
 }
 
 // humanBytes writes a byte count for people.

@@ -1,0 +1,222 @@
+package sso
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/xml"
+	"errors"
+	"math/big"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// keyPair returns a fresh RSA key and self-signed certificate.
+func keyPair(t testing.TB) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return key, cert
+}
+
+// fixture is an SP and a crewjam IdP that trust each other.
+type fixture struct {
+	sp  *SP
+	idp *saml.IdentityProvider
+}
+
+func newFixture(t testing.TB) fixture {
+	t.Helper()
+	ikey, icert := keyPair(t)
+	mdURL, _ := url.Parse("https://idp.hosp.test/metadata")
+	ssoURL, _ := url.Parse("https://idp.hosp.test/sso")
+	idp := &saml.IdentityProvider{Key: ikey, Certificate: icert, MetadataURL: *mdURL, SSOURL: *ssoURL, SignatureMethod: dsig.RSASHA256SignatureMethod}
+	md, err := xml.Marshal(idp.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, scert := keyPair(t)
+	base, _ := url.Parse("https://wardline.hosp.test")
+	sp, err := NewSP(SPOptions{BaseURL: base, Key: skey, Certificate: scert, IdPMetadata: md, LoginAttribute: "uid",
+		GroupsAttribute: "eduPersonAffiliation", AdminGroups: []string{"it-admins"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{sp: sp, idp: idp}
+}
+
+// response builds a signed Response for login answering request id, and
+// lets edit change the IdP request before it is signed.
+func (f fixture) response(t testing.TB, login, id string, edit func(*saml.IdpAuthnRequest)) *etree.Document {
+	t.Helper()
+	spMD := f.sp.sp.Metadata()
+	desc := spMD.SPSSODescriptors[0]
+	var keys []saml.KeyDescriptor
+	for _, k := range desc.KeyDescriptors {
+		if k.Use != "encryption" {
+			keys = append(keys, k)
+		}
+	}
+	desc.KeyDescriptors = keys
+	req := &saml.IdpAuthnRequest{IDP: f.idp, ServiceProviderMetadata: spMD, SPSSODescriptor: &desc,
+		ACSEndpoint: &desc.AssertionConsumerServices[0], Now: saml.TimeNow(), Request: saml.AuthnRequest{ID: id},
+		HTTPRequest: httptest.NewRequest("POST", "https://idp.hosp.test/sso", nil)}
+	sess := &saml.Session{ID: "s1", NameID: login, UserName: login, Groups: []string{"it-admins"}, CreateTime: saml.TimeNow(), ExpireTime: saml.TimeNow().Add(time.Hour)}
+	if err := (saml.DefaultAssertionMaker{}).MakeAssertion(req, sess); err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(req)
+	}
+	if err := req.MakeAssertionEl(); err != nil {
+		t.Fatal(err)
+	}
+	if err := req.MakeResponse(); err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(req.ResponseEl)
+	return doc
+}
+
+func bytesOf(t testing.TB, doc *etree.Document) []byte {
+	b, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSPAcceptsAGoodResponse(t *testing.T) {
+	f := newFixture(t)
+	id, err := f.sp.check(bytesOf(t, f.response(t, "jdoe", "req-1", nil)), []string{"req-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Login != "jdoe" || id.AssertionID == "" || id.Expires.IsZero() || len(id.Rights) != 2 {
+		t.Fatalf("identity %+v", id)
+	}
+}
+
+// TestSPRefusesAttacks: each crafted response fails closed.
+func TestSPRefusesAttacks(t *testing.T) {
+	f := newFixture(t)
+	other := newFixture(t) // an IdP this SP does not trust
+	cases := []struct {
+		name string
+		raw  func(t *testing.T) []byte
+		ids  []string
+	}{
+		{"forged: signed by another key", func(t *testing.T) []byte {
+			o := other
+			o.sp = f.sp // same SP metadata, other IdP key
+			o.idp.MetadataURL = f.idp.MetadataURL
+			return bytesOf(t, o.response(t, "jdoe", "req-1", nil))
+		}, []string{"req-1"}},
+		{"unsigned", func(t *testing.T) []byte {
+			doc := f.response(t, "jdoe", "req-1", nil)
+			for _, sig := range doc.FindElements("//Signature") {
+				sig.Parent().RemoveChild(sig)
+			}
+			return bytesOf(t, doc)
+		}, []string{"req-1"}},
+		{"tampered after signing", func(t *testing.T) []byte {
+			return []byte(strings.Replace(string(bytesOf(t, f.response(t, "jdoe", "req-1", nil))), ">jdoe<", ">mallory<", -1))
+		}, []string{"req-1"}},
+		{"wrong audience", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "req-1", func(r *saml.IdpAuthnRequest) {
+				r.Assertion.Conditions.AudienceRestrictions[0].Audience.Value = "https://other-sp.test/metadata"
+			}))
+		}, []string{"req-1"}},
+		{"wrong recipient", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "req-1", func(r *saml.IdpAuthnRequest) {
+				r.Assertion.Subject.SubjectConfirmations[0].SubjectConfirmationData.Recipient = "https://evil.test/acs"
+			}))
+		}, []string{"req-1"}},
+		{"expired", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "req-1", func(r *saml.IdpAuthnRequest) {
+				past := time.Now().Add(-2 * time.Hour)
+				r.Assertion.IssueInstant = past
+				r.Assertion.Conditions.NotBefore, r.Assertion.Conditions.NotOnOrAfter = past, past.Add(5*time.Minute)
+				r.Assertion.Subject.SubjectConfirmations[0].SubjectConfirmationData.NotOnOrAfter = past.Add(5 * time.Minute)
+			}))
+		}, []string{"req-1"}},
+		{"not yet valid", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "req-1", func(r *saml.IdpAuthnRequest) {
+				r.Assertion.Conditions.NotBefore = time.Now().Add(time.Hour)
+			}))
+		}, []string{"req-1"}},
+		{"answers another browser's request", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "req-other", nil))
+		}, []string{"req-1"}},
+		{"unsolicited (IdP-initiated is off)", func(t *testing.T) []byte {
+			return bytesOf(t, f.response(t, "jdoe", "", nil))
+		}, nil},
+		{"signature wrapping: an unsigned assertion for another user first", func(t *testing.T) []byte {
+			doc := f.response(t, "jdoe", "req-1", nil)
+			signed := doc.FindElement("//Assertion")
+			evil := signed.Copy()
+			if s := evil.FindElement("./Signature"); s != nil {
+				evil.RemoveChild(s)
+			}
+			evil.CreateAttr("ID", "evil-1")
+			for _, v := range evil.FindElements(".//AttributeValue") {
+				if v.Text() == "jdoe" {
+					v.SetText("admin")
+				}
+			}
+			root := doc.Root()
+			root.InsertChildAt(signed.Index(), evil)
+			return bytesOf(t, doc)
+		}, []string{"req-1"}},
+		{"signature wrapping: signed assertion hidden in Extensions", func(t *testing.T) []byte {
+			doc := f.response(t, "jdoe", "req-1", nil)
+			signed := doc.FindElement("//Assertion")
+			root := doc.Root()
+			root.RemoveChild(signed)
+			ext := root.CreateElement("samlp:Extensions")
+			ext.AddChild(signed)
+			return bytesOf(t, doc)
+		}, []string{"req-1"}},
+		{"a DTD (XXE)", func(t *testing.T) []byte {
+			return append([]byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>`), bytesOf(t, f.response(t, "jdoe", "req-1", nil))...)
+		}, []string{"req-1"}},
+		{"comment inside the login", func(t *testing.T) []byte {
+			return []byte(strings.Replace(string(bytesOf(t, f.response(t, "jdoe", "req-1", nil))), ">jdoe<", ">jdoe<!---->.evil<", -1))
+		}, []string{"req-1"}},
+		{"not XML", func(*testing.T) []byte { return []byte("<Response") }, []string{"req-1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			id, err := f.sp.check(c.raw(t), c.ids)
+			if !errors.Is(err, ErrRejected) {
+				t.Fatalf("accepted (%+v), err %v; want ErrRejected", id, err)
+			}
+		})
+	}
+}
+
+// FuzzPrecheck: no input makes the pre-check panic.
+func FuzzPrecheck(f *testing.F) {
+	fx := newFixture(f)
+	f.Add(bytesOf(f, fx.response(f, "jdoe", "req-1", nil)))
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`))
+	f.Add([]byte(`<!DOCTYPE x><x/>`))
+	f.Fuzz(func(t *testing.T, b []byte) { _ = Precheck(b) })
+}
