@@ -108,6 +108,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	run("critical repeats", func() error { return a.api.out.runRepeats(runCtx) })
 	run("delivered notices", func() error { return a.api.out.runDrops(runCtx) })
 	run("retention", func() error { return a.runRetention(runCtx) })
+	run("web sessions", func() error { return a.web.runPurge(runCtx) })
 
 	select {
 	case <-a.broker.Ready():

@@ -182,10 +182,28 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 		testkit.Screenshot(t, phone, p.name)
 	}
 
-	// Sign-out ends the server session: the old cookie is worthless.
-	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS(".who button")), chromedp.Click(chromedp.CSS(".who button")))
-	time.Sleep(time.Second)
+	// Sign-out ends the server session, then single logout at the IdP
+	// brings the browser back to the sign-in page.
+	browse(t, ctx, "signing out", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS(".who button")), chromedp.Click(chromedp.CSS(".who button")),
+		chromedp.WaitVisible(chromedp.CSS("#sso")))
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.HasPrefix(loc, w.base+"/login?e=loggedout") {
+		t.Errorf("after sign-out and single logout the browser is at %s", loc)
+	}
+	if !strings.Contains(w.idp.Log(), "SingleLogoutService.php") {
+		t.Errorf("the browser never went to the IdP's single logout")
+	}
 	if out, _, _ := a.CLI("audit", "export"); !strings.Contains(out, `"session.end"`) || !strings.Contains(out, `"reason":"logout"`) {
 		t.Fatalf("no session.end (logout) in the audit trail")
+	}
+	browse(t, ctx, "after sign-out", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS("#sso")))
+
+	// Disabling the user ends the phone's session at once.
+	if _, errOut, code := a.CLI("user", "disable", "jdoe"); code != 0 {
+		t.Fatal(errOut)
+	}
+	browse(t, phone, "after user disable", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS("#sso")))
+	if out, _, _ := a.CLI("audit", "export"); !strings.Contains(out, `"session.end_all"`) {
+		t.Fatal("user disable did not end the user's web sessions (no session.end_all)")
 	}
 }

@@ -561,3 +561,23 @@ func (w webSessionStore) Session(hash string) (directory.WebSession, error) {
 func (w webSessionStore) EndSession(ctx context.Context, hash string, s directory.WebSession, reason string) error {
 	return w.st.Apply(ctx, store.EndWebSession{By: sessionActor(s), Hash: hash, Reason: reason})
 }
+
+// runPurge forgets expired sessions and replay-cache entries every 10
+// minutes.
+func (w *web) runPurge(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		cmd := &store.PurgeWebState{Max: 1000}
+		if err := w.a.store.Apply(ctx, cmd); err != nil {
+			w.log.Warn("purging expired web sessions failed; will try again", "err", err)
+			continue
+		}
+		w.sessions.Forget()
+	}
+}

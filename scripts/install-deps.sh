@@ -9,6 +9,15 @@ declare -A packages=(
   [mosquitto_pub]=mosquitto-clients  # MQTT clients for the device API tests
   [mount]=mount              # tmpfs for the full-disk test
   [gcc]=gcc                  # cgo, needed by the race detector
+  [chromium]=chromium        # the browser tests (chromedp)
+  [php]=php-cli              # SimpleSAMLphp, the IdP of the SAML tests
+)
+# Debian packages without a command of their own, by a file they install.
+declare -A files=(
+  [/usr/share/simplesamlphp/www/index.php]=simplesamlphp
+  [/etc/php/8.2/mods-available/dom.ini]=php8.2-xml
+  [/etc/php/8.2/mods-available/mbstring.ini]=php8.2-mbstring
+  [/etc/php/8.2/mods-available/curl.ini]=php8.2-curl
 )
 STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
 
@@ -29,6 +38,9 @@ install_packages() {
   local missing=()
   for cmd in "${!packages[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${packages[$cmd]}")
+  done
+  for f in "${!files[@]}"; do
+    [ -e "$f" ] || missing+=("${files[$f]}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
