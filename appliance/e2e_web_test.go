@@ -93,19 +93,24 @@ func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Ac
 // client, a Paho device receives it, and the device's read receipt shows
 // in the browser. Script in the body stays text.
 func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
-	users := []testkit.IdPUser{{Login: "jdoe", Password: "s3cret-jdoe", Name: `Doe, Jane <img src=x id=xssname>`, Groups: []string{"Clinicians", "WardlineAdmins"}}}
+	users := []testkit.IdPUser{{Login: "jdoe", Password: "s3cret-jdoe", Name: "Doe, Jane", Groups: []string{"Clinicians", "WardlineAdmins"}}}
 	w := startWeb(t, users, "")
 	a := w.a
+	a.CLI("user", "add", "bob", "--name", "Lee, Robert", "--department", "Cardiology", "--title", "Charge nurse")
+	a.CLI("user", "add", "mallory", "--name", `<img src=x id=xssname>Mallory`)
 	bobID, bobSecret := a.Enroll(t, "bob")
 	bob := mustDial(t, a, bobID, bobSecret, false)
 	defer bob.Close()
+	malID, malSecret := a.Enroll(t, "mallory")
+	mal := mustDial(t, a, malID, malSecret, false)
+	defer mal.Close()
 
 	ctx := testkit.Browser(t, 1280, 800)
 	w.signIn(t, ctx, "/app/", "jdoe", "s3cret-jdoe")
-	testkit.Screenshot(t, ctx, "web-client-empty-1280x800.png")
 
-	marker := fmt.Sprintf("WEB-MARKER-%d", time.Now().UnixNano())
-	body := marker + ` <script>window.pwned=1</script><img src=x onerror="window.pwned=1">`
+	// Send from the web client.
+	marker := fmt.Sprintf("REF-%d", time.Now().UnixNano()%1000000)
+	body := "Bed 12B: K+ 6.1 on the morning labs, ECG unchanged. Can you review before rounds? " + marker
 	browse(t, ctx, "sending from the web client",
 		chromedp.Navigate(w.base+"/app/new?to=bob"),
 		chromedp.WaitVisible(chromedp.CSS("#body")),
@@ -122,7 +127,7 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	}
 	id, _ := got.Fields["id"].(string)
 	from, _ := got.Fields["from"].(map[string]any)
-	if from["user"] != "jdoe" || id == "" {
+	if from["user"] != "jdoe" || id == "" || got.Fields["priority"] != "urgent" {
 		t.Fatalf("in/msg = %s", got.Payload)
 	}
 	if code, err := bob.Publish("ack", map[string]string{"id": id, "state": "read"}); err != nil || code != 0 {
@@ -138,19 +143,8 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 		t.Fatalf("bob's read receipt did not appear in the browser: %v\n%s", err, html)
 	}
 
-	// Script in the body and in the display name is inert text.
-	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === 1 || document.querySelectorAll(".msg-body img, .msg-body script, #xssname").length > 0`))
-	if err != nil || pwned {
-		t.Fatalf("markup in a message body or name was interpreted (pwned=%v, %v)", pwned, err)
-	}
-	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#msgs .msg.mine .msg-body`)))
-	if !strings.Contains(text, "<script>window.pwned=1</script>") {
-		t.Fatalf("the body was not shown as text: %q", text)
-	}
-	testkit.Screenshot(t, ctx, "web-client-1280x800.png")
-
-	// A message from the device appears live, and opening it counts as read.
-	reply := send(t, bob, map[string]any{"client_ref": "r1", "to": []map[string]string{{"user": "jdoe"}}, "body": "On my way " + marker})
+	// A message from the device appears live, and seeing it counts as read.
+	reply := send(t, bob, map[string]any{"client_ref": "r1", "to": []map[string]string{{"user": "jdoe"}}, "body": "Seen it. Repeat K+ sent, I will be there in 10 minutes."})
 	rid, _ := reply.Fields["id"].(string)
 	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-msg=%q]`, rid)))); err != nil {
 		t.Fatalf("bob's message did not appear live: %v", err)
@@ -159,16 +153,7 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	if r.Fields["state"] != "read" || r.Fields["user"] != "jdoe" {
 		t.Fatalf("bob's device got receipt %s, want read by jdoe", r.Payload)
 	}
-
-	// The admin console and the audit viewer, for the screenshots.
-	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")))
-	testkit.Screenshot(t, ctx, "dashboard-1280x800.png")
-	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/audit?action=message."), chromedp.WaitVisible(chromedp.CSS("table.audit")))
-	testkit.Screenshot(t, ctx, "audit-1280x800.png")
-	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
-	if !strings.Contains(auditText, "message.send") || strings.Contains(auditText, marker) {
-		t.Fatalf("the audit viewer should list message.send and never a body:\n%s", auditText)
-	}
+	testkit.Screenshot(t, ctx, "web-client-1280x800.png")
 
 	// Phone size.
 	phone := testkit.Browser(t, 390, 844)
@@ -180,6 +165,35 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	for _, p := range []struct{ path, sel, name string }{{"/admin/", ".tiles", "dashboard-390x844.png"}, {"/admin/audit", "table.audit", "audit-390x844.png"}} {
 		browse(t, phone, "browsing", chromedp.Navigate(w.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		testkit.Screenshot(t, phone, p.name)
+	}
+
+	// Script in a message body and in a display name is inert text, in the
+	// list, the conversation and the live update alike.
+	script := `<script>window.pwned=1</script><img src=x onerror="window.pwned=1">`
+	xss := send(t, mal, map[string]any{"client_ref": "x1", "to": []map[string]string{{"user": "jdoe"}}, "body": "hi " + script})
+	xconv, _ := xss.Fields["conversation"].(string)
+	browse(t, ctx, "opening mallory's conversation", chromedp.Navigate(w.base+"/app/c/"+xconv), chromedp.WaitVisible(chromedp.CSS("#reply-body")),
+		chromedp.SendKeys(chromedp.CSS("#reply-body"), script), chromedp.Click(chromedp.CSS("#send")), chromedp.WaitVisible(chromedp.CSS("#msgs .msg.mine")))
+	send(t, mal, map[string]any{"client_ref": "x2", "to": []map[string]string{{"user": "jdoe"}}, "body": "live " + script})
+	time.Sleep(500 * time.Millisecond)
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.pwned === 1 || document.querySelectorAll("main img:not([src^='/static/']), main script, #xssname").length > 0`))
+	if err != nil || pwned {
+		t.Fatalf("markup in a message body or name was interpreted (pwned=%v, %v)", pwned, err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#msgs`)))
+	if strings.Count(text, "<script>window.pwned=1</script>") < 3 || !strings.Contains(text, "<img src=x id=xssname>Mallory") {
+		t.Fatalf("bodies and names were not shown as text:\n%s", text)
+	}
+	browse(t, ctx, "back to bob's conversation", chromedp.Navigate(w.base+"/app/c/"+fmt.Sprint(got.Fields["conversation"])), chromedp.WaitVisible(chromedp.CSS("#msgs")))
+
+	// The admin console and the audit viewer, for the screenshots.
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")))
+	testkit.Screenshot(t, ctx, "dashboard-1280x800.png")
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/audit?action=message."), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	testkit.Screenshot(t, ctx, "audit-1280x800.png")
+	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
+	if !strings.Contains(auditText, "message.send") || strings.Contains(auditText, marker) {
+		t.Fatalf("the audit viewer should list message.send and never a body:\n%s", auditText)
 	}
 
 	// Sign-out ends the server session, then single logout at the IdP

@@ -48,13 +48,18 @@ func Browser(t testing.TB, width, height int) context.Context {
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	tctx, cancelRun := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(cancelRun)
-	if err := chromedp.Do(tctx); err != nil {
+	var emulate []chromedp.EmulateViewportOption
+	if width < 600 {
+		emulate = append(emulate, chromedp.EmulateMobile)
+	}
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(int64(width), int64(height), emulate...)); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	return tctx
 }
 
-// Screenshot saves a full-page PNG of the current page as name in the
+// Screenshot saves a PNG of the browser's viewport (the page as a person
+// sees it at that size) as name in the
 // directory $WARDLINE_SCREENSHOTS, when that is set (so CI does not dirty
 // the tree).
 func Screenshot(t testing.TB, ctx context.Context, name string) {
@@ -69,7 +74,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 		}
 	}
 
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
