@@ -36,6 +36,7 @@ func TestWebSecurity(t *testing.T) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	c := client()
+	var lastBody string
 	do := func(method, path, origin string, form url.Values, cookie string) *http.Response {
 		t.Helper()
 		var body io.Reader
@@ -56,8 +57,9 @@ func TestWebSecurity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		lastBody = string(b)
 		return resp
 	}
 
@@ -114,7 +116,7 @@ func TestWebSecurity(t *testing.T) {
 	for _, ck := range r.Cookies() {
 		if ck.Name == "__Host-wardline" {
 			session = ck.Value
-			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.MaxAge > 3600 {
 				t.Errorf("session cookie attributes: %+v", ck)
 			}
 		}
@@ -144,8 +146,21 @@ func TestWebSecurity(t *testing.T) {
 	if r := do("POST", "/api/v1/messages", base, nil, session); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("an API change without X-CSRF-Token: %d, want 403", r.StatusCode)
 	}
-	if out, _, _ := a.CLI("user", "list", "--json"); !strings.Contains(out, `"enabled": true`) {
+	if out, _, _ := a.CLI("user", "list", "--json"); strings.Contains(out, `"enabled": false`) {
 		t.Fatalf("the victim was disabled by a forged request:\n%s", out)
+	}
+	// The same change from the console's own form works, and is audited
+	// with the break-glass actor.
+	do("GET", "/admin/users", "", nil, session)
+	tok := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindStringSubmatch(lastBody)
+	if tok == nil {
+		t.Fatalf("no CSRF token on /admin/users:\n%.500s", lastBody)
+	}
+	if r := do("POST", "/admin/users/victim/disable", base, url.Values{"csrf": {tok[1]}}, session); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disable from the console: %d\n%.300s", r.StatusCode, lastBody)
+	}
+	if out, _, _ := a.CLI("user", "list", "--json"); !strings.Contains(out, `"enabled": false`) {
+		t.Fatalf("the console's disable did not disable:\n%s", out)
 	}
 	// A break-glass administrator has no clinician web client.
 	if r := do("GET", "/app/", "", nil, session); r.StatusCode != http.StatusForbidden {
@@ -174,7 +189,7 @@ func TestWebSecurity(t *testing.T) {
 	if n := strings.Count(exp, `"session.start.breakglass"`); n < 8 {
 		t.Fatalf("%d break-glass tries audited, want every one (8 or more)", n)
 	}
-	if !strings.Contains(exp, `"actor":"breakglass:oncall-it"`) {
+	if !strings.Contains(exp, `"actor":"breakglass:oncall-it","session"`) || !strings.Contains(exp, `"action":"user.disable","objects":["user:victim"]`) {
 		t.Fatal("break-glass events are not flagged by their actor")
 	}
 }

@@ -20,7 +20,7 @@ func (a *Appliance) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", onlyLoopback(a.metricsHandler()))
+	mux.Handle("GET /metrics", a.metricsAccess(a.metricsHandler()))
 	mux.Handle("/mqtt", a.broker.WebSocketHandler())
 	return securityHeaders(mux)
 }

@@ -46,6 +46,7 @@ type web struct {
 const (
 	breakGlassTries  = 5
 	breakGlassWindow = 15 * time.Minute
+	breakGlassMax    = time.Hour // a break-glass session is time-boxed (AC-2)
 )
 
 // newWeb sets up the web side. The IdP metadata is read here (a file) or
@@ -489,7 +490,7 @@ func (w *web) breakGlass(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := directory.WebSession{Login: login, Name: login + " (emergency)", Rights: []directory.Right{directory.RightAdmin, directory.RightAuditor},
-		Method: directory.MethodBreakGlass, Source: src}
+		Method: directory.MethodBreakGlass, Source: src, Expires: time.Now().Add(breakGlassMax)}
 	if _, err := w.sessions.Create(r.Context(), rw, s, sso.Proof{TOTPStep: step}); err != nil {
 		if errors.Is(err, store.ErrCodeReused) {
 			fail("code used before")
@@ -580,4 +581,19 @@ func (w *web) runPurge(ctx context.Context) error {
 		}
 		w.sessions.Forget()
 	}
+}
+
+// metricsAccess serves /metrics to loopback clients and to signed-in
+// administrators (docs/web.md).
+func (a *Appliance) metricsAccess(h http.Handler) http.Handler {
+	loop := onlyLoopback(h)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if a.web != nil {
+			if v, ok := a.web.viewer(r, true); ok && v.Session.Has(directory.RightAdmin) {
+				h.ServeHTTP(rw, r)
+				return
+			}
+		}
+		loop.ServeHTTP(rw, r)
+	})
 }

@@ -69,7 +69,8 @@ func hashCookie(v string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Create starts a session for s with a fresh random cookie (so a cookie
+// Create starts a session for s (ending at s.Expires when that is set and
+// sooner than the maximum) with a fresh random cookie (so a cookie
 // planted before sign-in is never promoted: no session fixation), fills
 // in its id, CSRF token and times, and sets the cookie.
 func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, s directory.WebSession, p Proof) (directory.WebSession, error) {
@@ -77,7 +78,10 @@ func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, s director
 	hash := hashCookie(cookie)
 	now := m.now().UTC()
 	s.ID, s.CSRF = randomID(8), randomID(32)
-	s.Created, s.Expires = now, now.Add(m.max)
+	if limit := now.Add(m.max); s.Expires.IsZero() || s.Expires.After(limit) {
+		s.Expires = limit // a caller may ask for less (break-glass), never for more
+	}
+	s.Created = now
 	if err := m.store.StartSession(ctx, hash, s, p); err != nil {
 		return directory.WebSession{}, err
 	}
@@ -85,7 +89,7 @@ func (m *Sessions) Create(ctx context.Context, w http.ResponseWriter, s director
 	m.seen[hash] = now
 	m.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: cookie, Path: "/", Secure: true, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(m.max / time.Second)})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Expires.Sub(now) / time.Second)})
 	return s, nil
 }
 

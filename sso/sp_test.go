@@ -41,7 +41,7 @@ type fixture struct {
 	idp *saml.IdentityProvider
 }
 
-func newFixture(t testing.TB) fixture {
+func newFixture(t testing.TB, opts ...func(*SPOptions)) fixture {
 	t.Helper()
 	ikey, icert := keyPair(t)
 	mdURL, _ := url.Parse("https://idp.hosp.test/metadata")
@@ -53,8 +53,12 @@ func newFixture(t testing.TB) fixture {
 	}
 	skey, scert := keyPair(t)
 	base, _ := url.Parse("https://wardline.hosp.test")
-	sp, err := NewSP(SPOptions{BaseURL: base, Key: skey, Certificate: scert, IdPMetadata: md, LoginAttribute: "uid",
-		GroupsAttribute: "eduPersonAffiliation", AdminGroups: []string{"it-admins"}})
+	o := SPOptions{BaseURL: base, Key: skey, Certificate: scert, IdPMetadata: md, LoginAttribute: "uid",
+		GroupsAttribute: "eduPersonAffiliation", AdminGroups: []string{"it-admins"}}
+	for _, f := range opts {
+		f(&o)
+	}
+	sp, err := NewSP(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +115,29 @@ func TestSPAcceptsAGoodResponse(t *testing.T) {
 	}
 	if id.Login != "jdoe" || id.AssertionID == "" || id.Expires.IsZero() || len(id.Rights) != 2 {
 		t.Fatalf("identity %+v", id)
+	}
+}
+
+// TestSPOptions: IdP-initiated sign-in when enabled; the required
+// authentication context.
+func TestSPOptions(t *testing.T) {
+	f := newFixture(t, func(o *SPOptions) { o.AllowIdPInitiated = true })
+	if _, err := f.sp.check(bytesOf(t, f.response(t, "jdoe", "", nil)), nil); err != nil {
+		t.Fatalf("IdP-initiated with allow_idp_initiated: %v", err)
+	}
+	if _, err := f.sp.check(bytesOf(t, f.response(t, "jdoe", "req-x", nil)), nil); !errors.Is(err, ErrRejected) {
+		t.Fatalf("a response to a request this browser never made: %v", err)
+	}
+	mfa := "http://schemas.microsoft.com/claims/multipleauthn"
+	g := newFixture(t, func(o *SPOptions) { o.RequiredAuthnContext = []string{mfa} })
+	if _, err := g.sp.check(bytesOf(t, g.response(t, "jdoe", "r1", nil)), []string{"r1"}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("a password-only sign-in with MFA required: %v", err)
+	}
+	raw := g.response(t, "jdoe", "r2", func(r *saml.IdpAuthnRequest) {
+		r.Assertion.AuthnStatements[0].AuthnContext.AuthnContextClassRef = &saml.AuthnContextClassRef{Value: mfa}
+	})
+	if _, err := g.sp.check(bytesOf(t, raw), []string{"r2"}); err != nil {
+		t.Fatalf("an MFA sign-in: %v", err)
 	}
 }
 
