@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -75,7 +76,7 @@ func (a *Appliance) newWeb(ctx context.Context, port int) (*web, error) {
 		}
 	}
 	w.ui, err = ui.New(ui.Options{Backend: &webBackend{a: a, w: w}, Log: w.log, IdPName: idp,
-		IdleLock: min(a.cfg.Web.SessionIdle.Duration, 5*time.Minute), SessionIdle: a.cfg.Web.SessionIdle.Duration})
+		IdleLock: min(a.cfg.Web.SessionIdle.Duration, 5*time.Minute)})
 	if err != nil {
 		return nil, err
 	}
@@ -421,19 +422,10 @@ func (w *web) samlACS(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := "/app/"
-	if !slicesContains(id.Rights, directory.RightClinician) {
+	if !slices.Contains(id.Rights, directory.RightClinician) {
 		target = "/admin/"
 	}
 	http.Redirect(rw, r, target, http.StatusSeeOther)
-}
-
-func slicesContains(rs []directory.Right, r directory.Right) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // auditSignin records a refused sign-in.

@@ -59,9 +59,6 @@ func NewSessions(st SessionStore, idle, max time.Duration, now func() time.Time)
 	return &Sessions{store: st, idle: idle, max: max, now: now, seen: map[string]time.Time{}}
 }
 
-// Idle is the idle timeout.
-func (m *Sessions) Idle() time.Duration { return m.idle }
-
 // hashCookie is the key a cookie value is stored under: the store never
 // holds a usable cookie.
 func hashCookie(v string) string {

@@ -24,11 +24,10 @@ var staticFS embed.FS
 
 // Options configure the pages.
 type Options struct {
-	Backend     Backend
-	Log         *slog.Logger
-	IdPName     string        // "" when SAML is not configured
-	IdleLock    time.Duration // the web client locks its screen after this long without input
-	SessionIdle time.Duration
+	Backend  Backend
+	Log      *slog.Logger
+	IdPName  string        // "" when SAML is not configured
+	IdleLock time.Duration // the web client locks its screen after this long without input
 }
 
 // UI renders the pages.
