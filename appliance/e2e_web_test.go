@@ -189,6 +189,16 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	// The admin console and the audit viewer, for the screenshots.
 	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(".tiles")))
 	testkit.Screenshot(t, ctx, "dashboard-1280x800.png")
+	// Enrol a device from the console: its credentials as a QR code, once.
+	browse(t, ctx, "enrolling a device", chromedp.Navigate(w.base+"/admin/devices"), chromedp.WaitVisible(chromedp.CSS("#dev-user")),
+		chromedp.SendKeys(chromedp.CSS("#dev-user"), "jdoe"), chromedp.SendKeys(chromedp.CSS("#dev-name"), "Ward 4 workstation"),
+		chromedp.Submit(chromedp.CSS("#dev-user")), chromedp.WaitVisible(chromedp.CSS(".qr svg")))
+	testkit.Screenshot(t, ctx, "devices-1280x800.png")
+	if out, _, _ := a.CLI("device", "list", "--json"); !strings.Contains(out, "Ward 4 workstation") {
+		t.Fatalf("the device enrolled from the console is not listed:\n%s", out)
+	}
+	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("table")))
+	testkit.Screenshot(t, ctx, "users-1280x800.png")
 	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/audit?action=message."), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 	testkit.Screenshot(t, ctx, "audit-1280x800.png")
 	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
