@@ -47,6 +47,9 @@ auditor_groups = ["Compliance"]
 	}
 	a := testkit.Start(t, testkit.NewDataDir(t), "--config", cfg, "--https-addr", fmt.Sprintf("127.0.0.1:%d", port), "--mqtt-plain-addr", "127.0.0.1:0")
 	for _, u := range users {
+		if u.Login == "ghost" {
+			continue // signs in at the IdP, but is not in the directory
+		}
 		if _, errOut, code := a.CLI("user", "add", u.Login, "--name", u.Name, "--department", "Cardiology"); code != 0 {
 			t.Fatalf("user add %s: %s", u.Login, errOut)
 		}
@@ -93,7 +96,12 @@ func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Ac
 // client, a Paho device receives it, and the device's read receipt shows
 // in the browser. Script in the body stays text.
 func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
-	users := []testkit.IdPUser{{Login: "jdoe", Password: "s3cret-jdoe", Name: "Doe, Jane", Groups: []string{"Clinicians", "WardlineAdmins"}}}
+	users := []testkit.IdPUser{
+		{Login: "jdoe", Password: "s3cret-jdoe", Name: "Doe, Jane", Groups: []string{"Clinicians", "WardlineAdmins"}},
+		{Login: "audrey", Password: "s3cret-audrey", Name: "Audit, Audrey", Groups: []string{"Compliance"}},
+		{Login: "nick", Password: "s3cret-nick", Name: "Nurse, Nick", Groups: []string{"Clinicians"}},
+		{Login: "ghost", Password: "s3cret-ghost", Name: "Not In Directory", Groups: []string{"WardlineAdmins"}},
+	}
 	w := startWeb(t, users, "")
 	a := w.a
 	a.CLI("user", "add", "bob", "--name", "Lee, Robert", "--department", "Cardiology", "--title", "Charge nurse")
@@ -204,6 +212,33 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
 	if !strings.Contains(auditText, "message.send") || strings.Contains(auditText, marker) {
 		t.Fatalf("the audit viewer should list message.send and never a body:\n%s", auditText)
+	}
+
+	// Rights come from IdP groups: an auditor reads the dashboard and the
+	// audit log and nothing else; a clinician has no admin console; a person
+	// the directory does not know gets no session at all.
+	aud := testkit.Browser(t, 1280, 800)
+	w.signIn(t, aud, "/admin/", "audrey", "s3cret-audrey")
+	browse(t, aud, "auditor: audit log", chromedp.Navigate(w.base+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	for _, p := range []string{"/admin/users", "/admin/devices", "/admin/settings", "/admin/backup"} {
+		browse(t, aud, "auditor: "+p, chromedp.Navigate(w.base+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if h, _ := chromedp.Run(aud, chromedp.Text(chromedp.CSS("main h1"))); h != "Forbidden" {
+			t.Errorf("auditor at %s sees %q, want Forbidden", p, h)
+		}
+	}
+	nick := testkit.Browser(t, 1280, 800)
+	w.signIn(t, nick, "/app/", "nick", "s3cret-nick")
+	browse(t, nick, "clinician: admin console", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if h, _ := chromedp.Run(nick, chromedp.Text(chromedp.CSS("main h1"))); h != "Forbidden" {
+		t.Errorf("a clinician at /admin/ sees %q, want Forbidden", h)
+	}
+	ghost := testkit.Browser(t, 1280, 800)
+	browse(t, ghost, "signing in as a person not in the directory", chromedp.Navigate(w.base+"/app/"), chromedp.Click(chromedp.CSS("#sso")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)), chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "ghost"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "s3cret-ghost"), chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice-error")))
+	if txt, _ := chromedp.Run(ghost, chromedp.Text(chromedp.CSS(".notice-error"))); !strings.Contains(txt, "not enabled for Wardline") {
+		t.Errorf("a person not in the directory sees %q", txt)
 	}
 
 	// Sign-out ends the server session, then single logout at the IdP
