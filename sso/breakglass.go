@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -68,11 +69,15 @@ func CheckPassword(encoded, pw string) bool {
 }
 
 // dummyHash is checked when the login is unknown, so that an unknown login
-// and a wrong password take the same time.
-var dummyHash, _ = HashPassword("not-a-password-of-anyone")
+// and a wrong password take the same time. It is made on first use, not at
+// start: every CLI command links this package.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not-a-password-of-anyone")
+	return h
+})
 
 // CheckUnknown spends the time a password check takes.
-func CheckUnknown(pw string) { CheckPassword(dummyHash, pw) }
+func CheckUnknown(pw string) { CheckPassword(dummyHash(), pw) }
 
 // totpPeriod is the TOTP time step.
 const totpPeriod = 30

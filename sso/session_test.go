@@ -195,3 +195,15 @@ func FuzzCheckPassword(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckPassword measures one break-glass password check (argon2id,
+// 64 MiB, 2 passes, 2 lanes).
+func BenchmarkCheckPassword(b *testing.B) {
+	h, err := HashPassword("correct horse battery staple")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		CheckPassword(h, "correct horse battery staple")
+	}
+}
