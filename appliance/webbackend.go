@@ -148,13 +148,27 @@ func (b *webBackend) Conversation(ctx context.Context, v ui.Viewer, id string) (
 			for _, s := range states {
 				it.States = append(it.States, ui.StateItem{User: s.User, State: string(s.State), At: s.At})
 			}
-		} else if slices.Contains(m.Recipients, v.Session.Login) && m.RecalledAt.IsZero() {
+		} else if slices.Contains(m.Recipients, v.Session.Login) && m.RecalledAt.IsZero() && !b.readBy(m.ID, v.Session.Login) {
 			// Shown in the browser: read for the user.
 			_ = b.ack(ctx, by, m.ID, messaging.Read)
 		}
 		p.Messages = append(p.Messages, it)
 	}
 	return p, nil
+}
+
+// readBy reports whether login has read message id already.
+func (b *webBackend) readBy(id, login string) bool {
+	states, err := b.a.store.MessageStates(id)
+	if err != nil {
+		return false
+	}
+	for _, st := range states {
+		if st.User == login {
+			return st.State == messaging.Read
+		}
+	}
+	return false
 }
 
 func (b *webBackend) Send(ctx context.Context, v ui.Viewer, c ui.Compose) (string, error) {
