@@ -1,10 +1,14 @@
 package appliance
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/wardline/wardline/sso"
 )
 
 // samlDefaults are the [saml] keys' defaults of docs/config.md, for a
@@ -40,4 +44,20 @@ func (c *SAMLConfig) validate(bad func(key, format string, a ...any)) {
 	if c.EntityID != "" && strings.ContainsAny(c.EntityID, " \t\n") {
 		bad("saml.entity_id", "must not contain spaces")
 	}
+}
+
+// checkSAMLMetadataFile reads and checks saml.idp_metadata_file, for
+// serve --check-config (a URL is fetched only when the appliance starts).
+func checkSAMLMetadataFile(c *SAMLConfig) error {
+	if c == nil || c.IdPMetadataFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.IdPMetadataFile)
+	if err != nil {
+		return fmt.Errorf("saml.idp_metadata_file: %w", err)
+	}
+	if _, err := sso.ParseMetadata(b); err != nil {
+		return fmt.Errorf("saml.idp_metadata_file: %w", err)
+	}
+	return nil
 }
