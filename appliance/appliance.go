@@ -39,6 +39,8 @@ type Appliance struct {
 	web    *web        // sign-in, admin console, web client
 	roles  RolesSource // on-call information for the roles page; nil until the on-call release sets it
 
+	retentionSet atomic.Int64 // messaging.retention as changed on the admin console (ns); 0: the config's
+
 	started time.Time
 	ready   atomic.Bool
 }
@@ -72,6 +74,9 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	if err := a.startBroker(); err != nil {
+		return err
+	}
+	if err := a.loadSettings(); err != nil {
 		return err
 	}
 	if err := a.listenHTTPS(ctx); err != nil {
@@ -247,7 +252,7 @@ func (a *Appliance) runRetention(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for {
-			cmd := &store.PurgeMessages{Before: time.Now().Add(-a.cfg.Messaging.Retention.Duration), Max: 256}
+			cmd := &store.PurgeMessages{Before: time.Now().Add(-a.retention()), Max: 256}
 			if err := a.store.Apply(ctx, cmd); err != nil {
 				a.log.Warn("retention purge failed; will try again", "err", err)
 				break

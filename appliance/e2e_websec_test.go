@@ -162,6 +162,18 @@ func TestWebSecurity(t *testing.T) {
 	if out, _, _ := a.CLI("user", "list", "--json"); !strings.Contains(out, `"enabled": false`) {
 		t.Fatalf("the console's disable did not disable:\n%s", out)
 	}
+	// Settings: retention and the critical repeat change at run time,
+	// within their limits, audited.
+	if r := do("POST", "/admin/settings", base, url.Values{"csrf": {tok[1]}, "retention": {"48h"}, "critical_repeat": {"30s"}}, session); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("saving settings: %d\n%.300s", r.StatusCode, lastBody)
+	}
+	do("GET", "/admin/settings", "", nil, session)
+	if !strings.Contains(lastBody, "<strong>48h0m0s</strong>") || !strings.Contains(lastBody, "<strong>30s</strong>") {
+		t.Fatalf("the settings page does not show the new values:\n%.2000s", lastBody)
+	}
+	if r := do("POST", "/admin/settings", base, url.Values{"csrf": {tok[1]}, "retention": {"5m"}}, session); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a 5-minute retention: %d, want 422", r.StatusCode)
+	}
 	// A break-glass administrator has no clinician web client.
 	if r := do("GET", "/app/", "", nil, session); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("/app/ for a break-glass administrator: %d, want 403", r.StatusCode)
@@ -186,6 +198,9 @@ func TestWebSecurity(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	exp, _, _ := a.CLI("audit", "export")
+	if !strings.Contains(exp, `"action":"settings.change"`) {
+		t.Fatal("the settings change is not in the audit trail")
+	}
 	if n := strings.Count(exp, `"session.start.breakglass"`); n < 8 {
 		t.Fatalf("%d break-glass tries audited, want every one (8 or more)", n)
 	}

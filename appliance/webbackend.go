@@ -467,12 +467,40 @@ func (b *webBackend) ExportAudit(ctx context.Context, v ui.Viewer, f ui.AuditFil
 
 func (b *webBackend) Settings(ctx context.Context, v ui.Viewer) (ui.Settings, error) {
 	c := b.a.cfg
-	s := ui.Settings{Retention: c.Messaging.Retention.Duration, CriticalRepeat: c.Messaging.CriticalRepeat.Duration,
+	s := ui.Settings{Retention: b.a.retention(), CriticalRepeat: b.a.criticalRepeat(),
+		FileRetention: c.Messaging.Retention.Duration, FileRepeat: c.Messaging.CriticalRepeat.Duration,
 		SessionIdle: c.Web.SessionIdle.Duration, SessionMax: c.Web.SessionMax.Duration, MaxBody: c.Messaging.MaxBody}
+	if set, err := b.a.store.Settings(); err == nil {
+		if set.Retention > 0 {
+			s.SetRetention = set.Retention.String()
+		}
+		if set.CriticalRepeat > 0 {
+			s.SetRepeat = set.CriticalRepeat.String()
+		}
+	}
 	if sp := b.w.sp.Load(); sp != nil {
 		s.SAML, s.EntityID = true, sp.EntityID()
 	}
 	return s, nil
+}
+
+func (b *webBackend) SaveSettings(ctx context.Context, v ui.Viewer, retention, repeat string) error {
+	var s store.Settings
+	for _, f := range []struct {
+		v, name string
+		dst     *time.Duration
+		min     time.Duration
+	}{{retention, "retention", &s.Retention, store.MinRetention}, {repeat, "critical repeat", &s.CriticalRepeat, store.MinCriticalRepeat}} {
+		if f.v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.v)
+		if err != nil || d < f.min {
+			return &ui.UserError{Msg: fmt.Sprintf("The %s must be a duration such as 720h or 2m, at least %s.", f.name, f.min)}
+		}
+		*f.dst = d
+	}
+	return b.a.changeSettings(ctx, v.Actor(), s)
 }
 
 func (b *webBackend) Backup(ctx context.Context, v ui.Viewer, w io.Writer) error {

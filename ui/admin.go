@@ -26,6 +26,7 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/audit/verify", u.adminVerify)
 	mux.HandleFunc("GET /admin/audit/export", u.adminExport)
 	mux.HandleFunc("GET /admin/settings", u.adminSettings)
+	mux.HandleFunc("POST /admin/settings", u.adminSaveSettings)
 	mux.HandleFunc("GET /admin/backup", u.adminBackup)
 	mux.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) {
 		u.Fail(w, r, http.StatusNotFound, "There is no such page.")
@@ -267,7 +268,27 @@ func (u *UI) adminSettings(w http.ResponseWriter, r *http.Request) {
 		u.Fail(w, r, http.StatusInternalServerError, userMessage(err))
 		return
 	}
-	u.render(w, r, http.StatusOK, "settings", page{Title: "Settings", Section: "admin", Nav: "settings", Data: s})
+	u.render(w, r, http.StatusOK, "settings", page{Title: "Settings", Section: "admin", Nav: "settings", Data: settingsPage{Settings: s}})
+}
+
+// settingsPage is the data of the settings page.
+type settingsPage struct {
+	Settings
+	Error string
+}
+
+func (u *UI) adminSaveSettings(w http.ResponseWriter, r *http.Request) {
+	v, ok := u.require(w, r, directory.RightAdmin)
+	if !ok {
+		return
+	}
+	err := u.be.SaveSettings(r.Context(), v, strings.TrimSpace(r.PostFormValue("retention")), strings.TrimSpace(r.PostFormValue("critical_repeat")))
+	if err != nil {
+		s, _ := u.be.Settings(r.Context(), v)
+		u.render(w, r, http.StatusUnprocessableEntity, "settings", page{Title: "Settings", Section: "admin", Nav: "settings", Data: settingsPage{Settings: s, Error: userMessage(err)}})
+		return
+	}
+	http.Redirect(w, r, "/admin/settings?done=saved", http.StatusSeeOther)
 }
 
 func (u *UI) adminBackup(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,9 @@ type Admin interface {
 	VerifyAudit(ctx context.Context, v Viewer) (VerifyResult, error)
 	ExportAudit(ctx context.Context, v Viewer, f AuditFilter, w io.Writer) error
 	Settings(ctx context.Context, v Viewer) (Settings, error)
+	// SaveSettings changes the retention and the critical repeat (Go
+	// durations; "" = back to the config file's value).
+	SaveSettings(ctx context.Context, v Viewer, retention, criticalRepeat string) error
 	Backup(ctx context.Context, v Viewer, w io.Writer) error
 }
 
@@ -215,8 +218,12 @@ type VerifyResult struct {
 
 // Settings are the settings page's values.
 type Settings struct {
-	Retention      time.Duration
-	CriticalRepeat time.Duration
+	Retention      time.Duration // in force
+	CriticalRepeat time.Duration // in force
+	FileRetention  time.Duration // the config file's
+	FileRepeat     time.Duration // the config file's
+	SetRetention   string        // as changed on the console ("" when not)
+	SetRepeat      string
 	SessionIdle    time.Duration
 	SessionMax     time.Duration
 	MaxBody        int

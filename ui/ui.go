@@ -159,7 +159,7 @@ func flashText(code string) string {
 		"enabled":  "The user is enabled again.",
 		"revoked":  "The device is revoked.",
 		"wiped":    "The device is revoked and told to erase its data.",
-		"verified": "",
+		"saved":    "Settings saved; they are in force now.",
 	}[code]
 }
 

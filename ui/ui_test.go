@@ -31,7 +31,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"devices":  devicesPage{Devices: []DeviceItem{{ID: "d1", Name: x}}, Enrolled: &Enrolled{ID: "d1", Secret: x, QRSVG: "<svg></svg>"}},
 		"roles":    RolesPage{Roles: []RoleItem{{Name: x, Members: []string{x}}}, Schedules: true},
 		"audit":    auditPage{Events: []audit.Event{{Seq: 1, Actor: x, Action: x, Objects: []string{x}, Reason: x}}, Filter: AuditFilter{Actor: x, Limit: 10}, Verify: &VerifyResult{Error: x}},
-		"settings": Settings{ConfigFile: x, EntityID: x, SAML: true},
+		"settings": settingsPage{Settings: Settings{ConfigFile: x, EntityID: x, SAML: true, SetRetention: x}, Error: x},
 		"login":    struct{ IdPName string }{x},
 		"error":    nil,
 	}
