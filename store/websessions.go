@@ -49,9 +49,8 @@ type StartWebSession struct {
 
 // Event implements Command.
 func (c *StartWebSession) Event() audit.Event {
-	e := c.By.Event("session.start", "user:"+c.Session.Login, "session:"+c.Session.ID)
-	e.Session = c.Session.ID
-	e.Reason = c.Session.Method
+	e := c.By.Event("session.start", "user:"+c.Session.Login, "session:"+c.Session.ID, "method:"+c.Session.Method)
+	e.Session = c.Session.ID // a refusal's reason is the error's, filled in by the committer
 	if c.Session.BreakGlass() {
 		e.Action = "session.start.breakglass"
 	}
