@@ -1,16 +1,21 @@
 package sso
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,10 +24,24 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
-// keyPair returns a fresh RSA key and self-signed certificate.
+// testKeys counts the keys handed out, to give each a different one of
+// the fixed test keys in testdata (generating RSA keys under the fuzzer's
+// coverage instrumentation takes most of a fuzz run).
+var testKeys atomic.Int32
+
+// keyPair returns an RSA test key and a fresh self-signed certificate.
 func keyPair(t testing.TB) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	n := testKeys.Add(1)%3 + 1
+	b, err := os.ReadFile(fmt.Sprintf("testdata/key%d.pem", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("testdata key: no PEM")
+	}
+	key, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,4 +265,22 @@ func FuzzPrecheck(f *testing.F) {
 	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`))
 	f.Add([]byte(`<!DOCTYPE x><x/>`))
 	f.Fuzz(func(t *testing.T, b []byte) { _ = Precheck(b) })
+}
+
+// FuzzSPCheck: no Response, however mangled, panics the service provider
+// or signs anyone in.
+func FuzzSPCheck(f *testing.F) {
+	fx := newFixture(f)
+	good := bytesOf(f, fx.response(f, "jdoe", "req-1", nil))
+	f.Add(good)
+	f.Add([]byte(strings.Replace(string(good), "jdoe", "root", -1)))
+	f.Add([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"/></samlp:Response>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if bytes.Equal(b, good) {
+			return
+		}
+		if id, err := fx.sp.check(b, []string{"req-1"}); err == nil && id.Login != "jdoe" {
+			t.Fatalf("a mangled response signed in %q", id.Login)
+		}
+	})
 }
