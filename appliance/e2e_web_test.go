@@ -114,6 +114,8 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	defer mal.Close()
 
 	ctx := testkit.Browser(t, 1280, 800)
+	browse(t, ctx, "the sign-in page", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS("#sso")))
+	testkit.Screenshot(t, ctx, "login-1280x800.png")
 	w.signIn(t, ctx, "/app/", "jdoe", "s3cret-jdoe")
 
 	// Send from the web client.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -156,12 +157,36 @@ func ParseMetadata(b []byte) (*saml.EntityDescriptor, error) {
 // EntityID is the service provider's entity id.
 func (p *SP) EntityID() string { return p.sp.EntityID }
 
-// IdPName is a short name of the identity provider for the sign-in button.
+// IdPName is the identity provider's name for the sign-in button: the
+// OrganizationDisplayName of its metadata (English first), else its host
+// name, else "your hospital account".
 func (p *SP) IdPName() string {
-	if u, err := url.Parse(p.sp.IDPMetadata.EntityID); err == nil && u.Host != "" {
+	md := p.sp.IDPMetadata
+	orgs := []*saml.Organization{md.Organization}
+	for i := range md.IDPSSODescriptors {
+		orgs = append(orgs, md.IDPSSODescriptors[i].Organization)
+	}
+	for _, o := range orgs {
+		if o == nil {
+			continue
+		}
+		for _, names := range [][]saml.LocalizedName{o.OrganizationDisplayNames, o.OrganizationNames} {
+			for _, n := range names {
+				if strings.HasPrefix(n.Lang, "en") && strings.TrimSpace(n.Value) != "" {
+					return strings.TrimSpace(n.Value)
+				}
+			}
+			for _, n := range names {
+				if strings.TrimSpace(n.Value) != "" {
+					return strings.TrimSpace(n.Value)
+				}
+			}
+		}
+	}
+	if u, err := url.Parse(md.EntityID); err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
 		return u.Hostname()
 	}
-	return p.sp.IDPMetadata.EntityID
+	return "your hospital account"
 }
 
 // Metadata returns the SP metadata XML that the IdP imports.

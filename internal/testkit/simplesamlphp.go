@@ -96,6 +96,9 @@ $metadata['%s'] = [
     'saml20.sign.response' => true,
     'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
     'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
+    'OrganizationName' => ['en' => 'St. Elsewhere Hospital'],
+    'OrganizationDisplayName' => ['en' => 'St. Elsewhere Hospital'],
+    'OrganizationURL' => ['en' => 'https://st-elsewhere.example'],
 ];
 `, idp.EntityID),
 		"metadata/saml20-sp-remote.php": fmt.Sprintf(`<?php
