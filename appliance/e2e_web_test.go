@@ -118,6 +118,15 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	testkit.Screenshot(t, ctx, "login-1280x800.png")
 	w.signIn(t, ctx, "/app/", "jdoe", "s3cret-jdoe")
 
+	// Directory search while typing a recipient: a prefix of a word of the
+	// name, ignoring case.
+	browse(t, ctx, "directory search", chromedp.Navigate(w.base+"/app/new"), chromedp.WaitVisible(chromedp.CSS("#to")),
+		chromedp.SendKeys(chromedp.CSS("#to"), "robe"), chromedp.WaitReady(chromedp.CSS(`#people option[value="bob"]`)))
+	hits, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/directory?q=LEE").then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(hits, `"login":"bob"`) || strings.Contains(hits, `"login":"jdoe"`) {
+		t.Fatalf("directory search for LEE: %s %v", hits, err)
+	}
+
 	// Send from the web client.
 	marker := fmt.Sprintf("REF-%d", time.Now().UnixNano()%1000000)
 	body := "Bed 12B: K+ 6.1 on the morning labs, ECG unchanged. Can you review before rounds? " + marker
