@@ -3,6 +3,7 @@ package appliance_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,6 +243,14 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	browse(t, nick, "clinician: admin console", chromedp.Navigate(w.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if h, _ := chromedp.Run(nick, chromedp.Text(chromedp.CSS("main h1"))); h != "Forbidden" {
 		t.Errorf("a clinician at /admin/ sees %q, want Forbidden", h)
+	}
+	// Signing out at the IdP ends the Wardline session too (IdP-initiated
+	// single logout: a signed LogoutRequest to /saml/slo, answered).
+	browse(t, nick, "IdP-initiated logout", chromedp.Navigate(w.idp.URL+"/saml2/idp/initSLO.php?RelayState="+url.QueryEscape(w.base+"/login?e=loggedout")),
+		chromedp.WaitVisible(chromedp.CSS("#sso")))
+	browse(t, nick, "after IdP logout", chromedp.Navigate(w.base+"/app/"), chromedp.WaitVisible(chromedp.CSS("#sso")))
+	if out, _, _ := a.CLI("audit", "export"); !strings.Contains(out, `"reason":"idp logout"`) {
+		t.Fatalf("no IdP-initiated logout in the audit trail; IdP log:\n%s", w.idp.Log())
 	}
 	ghost := testkit.Browser(t, 1280, 800)
 	browse(t, ghost, "signing in as a person not in the directory", chromedp.Navigate(w.base+"/app/"), chromedp.Click(chromedp.CSS("#sso")),

@@ -519,9 +519,34 @@ func (w *web) logout(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/login?e=loggedout", http.StatusSeeOther)
 }
 
-// samlSLO takes the IdP's answer to our logout request.
+// samlSLO takes the IdP's single logout: a LogoutRequest (the person
+// signed out at the IdP or another service: end their sessions here and
+// answer), or the answer to our own logout request.
 func (w *web) samlSLO(rw http.ResponseWriter, r *http.Request) {
-	if sp := w.sp.Load(); sp != nil && r.URL.Query().Get("SAMLResponse") != "" {
+	sp := w.sp.Load()
+	if sp != nil && r.URL.Query().Get("SAMLRequest") != "" {
+		req, err := sp.ParseLogoutRequest(r)
+		if err != nil {
+			w.auditSignin(audit.Actor{User: "unknown", Source: clientIP(r)}, "session.end_all", err.Error())
+			w.log.Warn("a SAML logout request was refused", "err", err)
+			http.Error(rw, "the logout request was refused", http.StatusBadRequest)
+			return
+		}
+		w.sessions.End(rw, r, "idp logout") // this browser's own session, if any
+		if err := w.a.store.Apply(r.Context(), &store.EndNameIDSessions{By: audit.Actor{User: "idp", Source: clientIP(r)}, NameID: req.NameID}); err != nil {
+			http.Error(rw, "the sessions could not be ended", http.StatusServiceUnavailable)
+			return
+		}
+		w.sessions.Forget()
+		u, err := sp.LogoutResponseURL(req)
+		if err != nil {
+			http.Redirect(rw, r, "/login?e=loggedout", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(rw, r, u, http.StatusSeeOther)
+		return
+	}
+	if sp != nil && r.URL.Query().Get("SAMLResponse") != "" {
 		if err := sp.CheckLogoutResponse(r); err != nil {
 			w.log.Warn("a SAML logout response was refused", "err", err)
 		}

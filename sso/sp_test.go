@@ -65,7 +65,8 @@ func newFixture(t testing.TB, opts ...func(*SPOptions)) fixture {
 	ikey, icert := keyPair(t)
 	mdURL, _ := url.Parse("https://idp.hosp.test/metadata")
 	ssoURL, _ := url.Parse("https://idp.hosp.test/sso")
-	idp := &saml.IdentityProvider{Key: ikey, Certificate: icert, MetadataURL: *mdURL, SSOURL: *ssoURL, SignatureMethod: dsig.RSASHA256SignatureMethod}
+	sloURL, _ := url.Parse("https://idp.hosp.test/slo")
+	idp := &saml.IdentityProvider{Key: ikey, Certificate: icert, MetadataURL: *mdURL, SSOURL: *ssoURL, LogoutURL: *sloURL, SignatureMethod: dsig.RSASHA256SignatureMethod}
 	md, err := xml.Marshal(idp.Metadata())
 	if err != nil {
 		t.Fatal(err)

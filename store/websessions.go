@@ -282,3 +282,45 @@ func getLocalAdmin(r getter, login string) (directory.LocalAdmin, error) {
 
 func be64(v uint64) []byte    { return binary.BigEndian.AppendUint64(nil, v) }
 func be64get(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// EndNameIDSessions ends the SAML sessions of a NameID: the IdP's single
+// logout of that person.
+type EndNameIDSessions struct {
+	By     audit.Actor
+	NameID string
+
+	Ended []string // set by Apply: the logins whose sessions ended
+}
+
+// Event implements Command.
+func (c *EndNameIDSessions) Event() audit.Event {
+	objs := []string{}
+	for _, l := range c.Ended {
+		objs = append(objs, "user:"+l)
+	}
+	e := c.By.Event("session.end_all", objs...)
+	e.Reason = "idp logout"
+	return e
+}
+
+// Apply implements Command.
+func (c *EndNameIDSessions) Apply(tx *Txn) error {
+	c.Ended = nil
+	type hit struct{ hash, login string }
+	var hits []hit
+	if err := tx.Scan([]byte(prefixWebSession), func(k, v []byte) error {
+		var s directory.WebSession
+		if json.Unmarshal(v, &s) == nil && s.Method == directory.MethodSAML && s.NameID != "" && s.NameID == c.NameID {
+			hits = append(hits, hit{strings.TrimPrefix(string(k), prefixWebSession), s.Login})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, h := range hits {
+		tx.Delete(webSessionKey(h.hash))
+		tx.Delete(userSessionKey(h.login, h.hash))
+		c.Ended = append(c.Ended, h.login)
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +84,8 @@ $config['session.cookie.secure'] = false;
 $config['session.cookie.samesite'] = 'Lax';
 $config['session.phpsession.savepath'] = '%s/sessions';
 $config['store.type'] = 'phpsession';
-`, idp.URL, dir, dir, dir, dir, dir, dir, randomHex(16), randomHex(16), dir),
+$config['trusted.url.domains'] = ['127.0.0.1', '%s'];
+`, idp.URL, dir, dir, dir, dir, dir, dir, randomHex(16), randomHex(16), dir, hostPort(acsURL)),
 		"config/authsources.php": authsources(users),
 		"metadata/saml20-idp-hosted.php": fmt.Sprintf(`<?php
 $metadata['%s'] = [
@@ -94,6 +96,7 @@ $metadata['%s'] = [
     'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     'saml20.sign.assertion' => true,
     'saml20.sign.response' => true,
+    'redirect.sign' => true,
     'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
     'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
     'OrganizationName' => ['en' => 'St. Elsewhere Hospital'],
@@ -106,6 +109,7 @@ $metadata['%s'] = [
     'AssertionConsumerService' => '%s',
     'SingleLogoutService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => '%s']],
     'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    'redirect.sign' => true,
 ];
 `, spEntityID, acsURL, sloURL),
 	}
@@ -215,6 +219,15 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// hostPort is the host:port of a URL.
+func hostPort(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Host
 }
 
 func randomHex(n int) string {
