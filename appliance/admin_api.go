@@ -63,6 +63,7 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("POST /v1/directory/sync", a.directorySync)
 	mux.HandleFunc("GET /v1/directory/status", a.directoryStatus)
 	mux.HandleFunc("GET /v1/directory/search", a.directorySearch)
+	mux.HandleFunc("POST /v1/admins", a.addAdmin)
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -189,8 +190,14 @@ func (a *adminAPI) setEnabled(enabled bool) http.HandlerFunc {
 				a.devices.wipe(r.Context(), id)
 			}
 		}
-		if !enabled && a.userDisabled != nil {
-			a.userDisabled(r.Context(), login)
+		if !enabled {
+			if err := endUserWebSessions(r.Context(), a.store, actorFrom(r.Context()), login, "user disabled"); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			if a.userDisabled != nil {
+				a.userDisabled(r.Context(), login)
+			}
 		}
 		u, err := a.store.User(login)
 		if err != nil {

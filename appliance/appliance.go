@@ -40,6 +40,10 @@ type Appliance struct {
 	index  *directory.Index // users and groups for search and sign-in
 	dir    *directorySync   // nil without [directory.ad]
 	hooks  userHooks
+	web    *web        // sign-in, admin console, web client
+	roles  RolesSource // on-call information for the roles page; nil until the on-call release sets it
+
+	retentionSet atomic.Int64 // messaging.retention as changed on the admin console (ns); 0: the config's
 
 	started time.Time
 	ready   atomic.Bool
@@ -79,7 +83,10 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if err := a.startDirectory(ctx); err != nil {
 		return err
 	}
-	if err := a.listenHTTPS(); err != nil {
+	if err := a.loadSettings(); err != nil {
+		return err
+	}
+	if err := a.listenHTTPS(ctx); err != nil {
 		return err
 	}
 	a.admin = &adminSocket{path: absOr(socketPath(cfg.DataDir)), log: a.log,
@@ -120,6 +127,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if a.dir != nil {
 		run("directory sync", func() error { return a.dir.Run(runCtx) })
 	}
+	run("web sessions", func() error { return a.web.runPurge(runCtx) })
 
 	select {
 	case <-a.broker.Ready():
@@ -263,7 +271,7 @@ func (a *Appliance) runRetention(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for {
-			cmd := &store.PurgeMessages{Before: time.Now().Add(-a.cfg.Messaging.Retention.Duration), Max: 256}
+			cmd := &store.PurgeMessages{Before: time.Now().Add(-a.retention()), Max: 256}
 			if err := a.store.Apply(ctx, cmd); err != nil {
 				a.log.Warn("retention purge failed; will try again", "err", err)
 				break
@@ -285,11 +293,16 @@ func (a *Appliance) runRetention(ctx context.Context) error {
 }
 
 // listenHTTPS binds the HTTPS listener.
-func (a *Appliance) listenHTTPS() error {
+func (a *Appliance) listenHTTPS(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.HTTPS.Addr)
 	if err != nil {
 		return fmt.Errorf("https: %w", err)
 	}
+	if a.web, err = a.newWeb(ctx, ln.Addr().(*net.TCPAddr).Port); err != nil {
+		ln.Close()
+		return err
+	}
+	a.api.out.web = a.web.hub
 	a.httpLn = tls.NewListener(ln, a.certs.TLSConfig())
 	a.https = &http.Server{
 		Handler:           a.routes(),
@@ -356,6 +369,7 @@ func (a *Appliance) printBanner() {
 	fmt.Fprintf(w, "  MQTT over TLS    %s\n", orOff(l[broker.ListenerTLS]))
 	fmt.Fprintf(w, "  MQTT plain TCP   %s\n", orOff(l[broker.ListenerPlain]))
 	fmt.Fprintf(w, "  HTTPS            https://%s  (/healthz, /readyz, /metrics, /mqtt)\n", l["https"])
+	fmt.Fprintf(w, "  Web              %s/app/ (clinicians), %s/admin/ (administrators)\n", a.web.origin, a.web.origin)
 	fmt.Fprintf(w, "  Admin socket     %s\n", l["admin"])
 	fmt.Fprintf(w, "  Data directory   %s (encrypted; key in %s)\n\n", data, keyFile)
 	d, me := shellQuote(a.cfg.DataDir), commandName()

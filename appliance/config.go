@@ -150,6 +150,8 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
+	saml := samlDefaults
+	cfg.SAML = &saml // decoded over its defaults; dropped again below when the file has no [saml]
 	dec := toml.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
@@ -162,6 +164,9 @@ func LoadConfig(path string) (Config, error) {
 		if err := toml.NewDecoder(bytes.NewReader(b)).Decode(&cfg); err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, describeTOMLError(err))
 		}
+	}
+	if !hasSection(b, "saml") {
+		cfg.SAML = nil
 	}
 	return cfg, nil
 }
@@ -255,7 +260,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, c.Directory.AD.validate())
 	}
 	if c.SAML != nil {
-		bad("saml", "SAML sign-on is not in this version yet; remove the section")
+		c.SAML.validate(bad)
+	}
+	if c.HTTPS.BaseURL != "" {
+		if _, err := baseURL(*c, 0); err != nil {
+			bad("https.base_url", "must be an https://host[:port] URL without a path")
+		}
 	}
 	return errors.Join(errs...)
 }

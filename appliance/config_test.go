@@ -57,6 +57,26 @@ var configCases = []struct {
 	{"ad bad filter", adTOML + "user_filter = \"(&(a=b)\"\n", "directory.ad.user_filter", nil},
 	{"ad unknown key", adTOML + "bind_password = \"x\"\n", `unknown key "directory.ad.bind_password"`, nil},
 	{"acme http", "[tls]\nacme_directory = \"http://ca/dir\"\n", "tls.acme_directory", nil},
+	{"saml defaults", "[saml]\nidp_metadata_file = \"/etc/wardline/idp.xml\"\n", "", func(t *testing.T, c Config) {
+		if c.SAML == nil || c.SAML.LoginAttribute != "uid" || c.SAML.NameAttribute != "displayName" || c.SAML.GroupsAttribute != "http://schemas.xmlsoap.org/claims/Group" {
+			t.Errorf("saml defaults: %+v", c.SAML)
+		}
+	}},
+	{"saml login from NameID", "[saml]\nidp_metadata_file = \"idp.xml\"\nlogin_attribute = \"\"\nadmin_groups = [\"it\"]\n", "", func(t *testing.T, c Config) {
+		if c.SAML.LoginAttribute != "" || c.SAML.AdminGroups[0] != "it" {
+			t.Errorf("saml: %+v", c.SAML)
+		}
+	}},
+	{"no saml section", "[web]\nsession_idle = \"10m\"\n", "", func(t *testing.T, c Config) {
+		if c.SAML != nil {
+			t.Errorf("saml without a section: %+v", c.SAML)
+		}
+	}},
+	{"saml without metadata", "[saml]\n", "needs idp_metadata_url or idp_metadata_file", nil},
+	{"saml both metadata", "[saml]\nidp_metadata_url = \"https://idp/md\"\nidp_metadata_file = \"x\"\n", "not both", nil},
+	{"saml http metadata", "[saml]\nidp_metadata_url = \"http://idp/md\"\n", "saml.idp_metadata_url", nil},
+	{"saml unknown key", "[saml]\nidp_metadata_file = \"x\"\nadmin_group = []\n", `unknown key "saml.admin_group"`, nil},
+	{"base url with a path", "[https]\nbase_url = \"https://w.hosp.test/wardline\"\n", "https.base_url", nil},
 }
 
 func loadString(t testing.TB, s string) (Config, error) {

@@ -65,6 +65,18 @@ type deliveries struct {
 	written  []store.Notice                  // receipts and commands written, to drop from the store
 
 	delivered atomic.Uint64 // publishes written to devices
+
+	web *webHub // signed-in browsers; nil when the web is off
+
+	repeatSet atomic.Int64 // the critical repeat set on the admin console (ns); 0: repeat
+}
+
+// repeatEvery is how often a critical message's notify repeats now.
+func (d *deliveries) repeatEvery() time.Duration {
+	if v := d.repeatSet.Load(); v > 0 {
+		return time.Duration(v)
+	}
+	return d.repeat
 }
 
 func newDeliveries(s *store.Store, net transport, log *slog.Logger, repeat time.Duration) *deliveries {
@@ -272,6 +284,7 @@ func (d *deliveries) sent(c *store.SendMessage) {
 	if c.Duplicate {
 		return
 	}
+	d.web.sent(c)
 	for _, dl := range c.Deliveries {
 		d.push(dl.Device, msgItems(c.Result, c.Unread[dl.User])...)
 	}
@@ -294,6 +307,7 @@ func (d *deliveries) acked(c *store.AckMessage) {
 	if !c.Changed {
 		return
 	}
+	d.web.acked(c)
 	r := c.Receipt
 	for _, dev := range c.SenderDevices {
 		d.push(dev, outItem{topic: "receipt", payload: messaging.EncodeReceipt(r.Message, r.User, r.State, r.At), receipt: &r})
@@ -346,11 +360,11 @@ func (d *deliveries) runRepeats(ctx context.Context) error {
 			d.critical[login] = map[string]time.Time{}
 		}
 		for _, id := range ids {
-			d.critical[login][id] = now.Add(-d.repeat) // due now: the device may have missed it
+			d.critical[login][id] = now.Add(-d.repeatEvery()) // due now: the device may have missed it
 		}
 	}
 	d.mu.Unlock()
-	tick := time.NewTicker(min(d.repeat/4, 5*time.Second))
+	tick := time.NewTicker(min(d.repeatEvery()/4, 5*time.Second))
 	defer tick.Stop()
 	for {
 		select {
@@ -370,7 +384,7 @@ func (d *deliveries) repeatDue() {
 	d.mu.Lock()
 	for login, msgs := range d.critical {
 		for id, last := range msgs {
-			if now.Sub(last) >= d.repeat {
+			if now.Sub(last) >= d.repeatEvery() {
 				msgs[id] = now
 				list = append(list, due{login, id})
 			}

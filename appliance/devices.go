@@ -113,20 +113,26 @@ func (a *adminAPI) enrollDevice(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &directory.FieldError{Field: "name", Reason: "is longer than 128 characters"})
 		return
 	}
-	key, err := a.store.DeviceSecretKey(r.Context())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	secret := newDeviceSecret()
-	d.SecretHash = store.HashSecret(key, []byte(secret))
-	err = a.store.Apply(r.Context(), store.EnrollDevice{By: actorFrom(r.Context()), Device: d})
-	a.access.invalidate()
+	secret, err := enrollDevice(r.Context(), a.store, a.access, actorFrom(r.Context()), &d)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, enrolled{ID: d.ID, Secret: secret, User: d.User, Name: d.Name})
+}
+
+// enrollDevice gives d a fresh secret, stores it hashed, and returns the
+// secret (shown once).
+func enrollDevice(ctx context.Context, st *store.Store, access *accessCache, by audit.Actor, d *store.Device) (string, error) {
+	key, err := st.DeviceSecretKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	secret := newDeviceSecret()
+	d.SecretHash = store.HashSecret(key, []byte(secret))
+	err = st.Apply(ctx, store.EnrollDevice{By: by, Device: *d})
+	access.invalidate()
+	return secret, err
 }
 
 // deviceInfo is a device as `device list` shows it (never the secret hash).

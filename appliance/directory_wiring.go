@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wardline/wardline/audit"
 	"github.com/wardline/wardline/directory"
 	"github.com/wardline/wardline/store"
 )
@@ -85,6 +86,13 @@ func (a *Appliance) startDirectory(ctx context.Context) error {
 		a.api.access.invalidate()
 		a.wipeAll(ctx, devices)
 		a.api.endSessions(logins...)
+		for _, login := range logins {
+			// Every web request checks that its user is enabled, so a
+			// failure here only leaves a session that can do nothing.
+			if err := endUserWebSessions(ctx, a.store, audit.System, login, "disabled in AD"); err != nil {
+				a.log.Warn("ending the web sessions of a user AD disabled", "user", login, "err", err)
+			}
+		}
 		a.hooks.userDisabled(ctx, logins...)
 	}
 	d.changed = func() {

@@ -6,16 +6,21 @@ import (
 	"time"
 )
 
-// routes is the HTTPS listener's mux: health, metrics and the MQTT
-// WebSocket now; the admin console and web client come with SSO.
+// routes is the HTTPS listener's mux: health, metrics, the MQTT
+// WebSocket, and the web (sign-in, admin console, web client) with the
+// JSON API on a mux of its own.
 func (a *Appliance) routes() http.Handler {
 	mux := http.NewServeMux()
+	if a.web != nil {
+		mux.Handle("/", a.web.browser())
+		mux.Handle("/api/", a.web.api())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", onlyLoopback(a.metricsHandler()))
+	mux.Handle("GET /metrics", a.metricsAccess(a.metricsHandler()))
 	mux.Handle("/mqtt", a.broker.WebSocketHandler())
 	a.feedRoutes(mux)
 	return securityHeaders(mux)
@@ -48,8 +53,8 @@ func securityHeaders(h http.Handler) http.Handler {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; frame-ancestors 'none'")
+		hd.Set("Referrer-Policy", "same-origin") // "no-referrer" would make browsers send "Origin: null" on our own forms
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 		hd.Set("Cache-Control", "no-store")
 		h.ServeHTTP(w, r)
 	})

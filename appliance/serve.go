@@ -30,6 +30,9 @@ func defineServe(fs *flag.FlagSet) func(*cli, []string) error {
 			return fmt.Errorf("config: %w", err)
 		}
 		if check {
+			if err := checkSAMLMetadataFile(cfg.SAML); err != nil {
+				return fmt.Errorf("config: %w", err)
+			}
 			fmt.Fprintf(c.stdout, "Configuration OK: data %s, MQTT/TLS %s, MQTT plain %s, HTTPS %s.\n",
 				cfg.DataDir, orOff(cfg.MQTT.Addr), orOff(cfg.MQTT.PlainAddr), cfg.HTTPS.Addr)
 			return nil

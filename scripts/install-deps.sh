@@ -16,6 +16,15 @@ declare -A packages=(
   [ldapsearch]=ldap-utils
   [kinit]=krb5-user
   [openssl]=openssl
+  [chromium]=chromium        # the browser tests (chromedp)
+  [php]=php-cli              # SimpleSAMLphp, the IdP of the SAML tests
+)
+# Debian packages without a command of their own, by a file they install.
+declare -A files=(
+  [/usr/share/simplesamlphp/www/index.php]=simplesamlphp
+  [/etc/php/8.2/mods-available/dom.ini]=php8.2-xml
+  [/etc/php/8.2/mods-available/mbstring.ini]=php8.2-mbstring
+  [/etc/php/8.2/mods-available/curl.ini]=php8.2-curl
 )
 STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
 
@@ -36,6 +45,9 @@ install_packages() {
   local missing=()
   for cmd in "${!packages[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${packages[$cmd]}")
+  done
+  for f in "${!files[@]}"; do
+    [ -e "$f" ] || missing+=("${files[$f]}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""

@@ -29,6 +29,7 @@ type recipientState struct {
 	State       messaging.State    `json:"state"`
 	From        string             `json:"from,omitempty"`     // the sender, so that an ack need not read the message
 	Priority    messaging.Priority `json:"priority,omitempty"` // likewise
+	Conv        string             `json:"conv,omitempty"`     // the conversation, for the web client's unread counts
 	DeliveredAt time.Time          `json:"delivered_at,omitzero"`
 	ReadAt      time.Time          `json:"read_at,omitzero"`
 }
@@ -208,12 +209,15 @@ func (c *SendMessage) Apply(tx *Txn) error {
 		return err
 	}
 	tx.Set([]byte(prefixConvMsg+conv.ID+"/"+m.ID), nil)
+	if err := indexMessage(tx, conv, m); err != nil {
+		return err
+	}
 	if crefKey != nil {
 		tx.Set(crefKey, []byte(m.ID))
 	}
 	c.Unread = map[string]int64{}
 	for _, login := range m.Recipients {
-		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority}); err != nil {
+		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority, Conv: conv.ID}); err != nil {
 			return err
 		}
 		c.Unread[login] = addUnread(tx, login, 1)
@@ -329,6 +333,7 @@ type AckMessage struct {
 	SenderDevices []string
 	Unread        int64
 	CriticalRead  bool
+	Sender        string // the message's sender, whose web sessions see the receipt
 }
 
 // Event implements Command.
@@ -342,7 +347,7 @@ func (c *AckMessage) Event() audit.Event {
 
 // Apply implements Command.
 func (c *AckMessage) Apply(tx *Txn) error {
-	c.Changed, c.SenderDevices, c.Receipt, c.CriticalRead = false, nil, Receipt{}, false
+	c.Changed, c.SenderDevices, c.Receipt, c.CriticalRead, c.Sender = false, nil, Receipt{}, false, ""
 	login, dev := c.By.User, c.By.Device
 	b, err := tx.Get(recipientKey(c.ID, login))
 	if errors.Is(err, ErrNotFound) {
@@ -368,6 +373,9 @@ func (c *AckMessage) Apply(tx *Txn) error {
 		}
 		c.Unread = addUnread(tx, login, -1)
 		tx.Delete(criticalKey(login, c.ID))
+		if err := unindexUnread(tx, login, st.Conv); err != nil {
+			return err
+		}
 	} else {
 		st.DeliveredAt = tx.Now()
 	}
@@ -384,6 +392,7 @@ func (c *AckMessage) Apply(tx *Txn) error {
 	}
 	c.CriticalRead = next == messaging.Read && priority == messaging.Critical
 	c.Receipt = Receipt{Message: c.ID, User: login, State: next, At: tx.Now()}
+	c.Sender = from
 	devs, err := userDevices(tx, from)
 	if err != nil {
 		return err
@@ -432,6 +441,9 @@ func (c *RecallMessage) Apply(tx *Txn) error {
 			var st recipientState
 			if json.Unmarshal(b, &st) == nil && st.State != messaging.Read {
 				addUnread(tx, login, -1)
+				if err := unindexUnread(tx, login, st.Conv); err != nil {
+					return err
+				}
 			}
 		}
 		tx.Delete(criticalKey(login, m.ID))
