@@ -340,6 +340,9 @@ func (c *AckMessage) Event() audit.Event {
 	return e
 }
 
+// mayWait implements mayWait: an ack's batch may wait for a message.
+func (c *AckMessage) mayWait() {}
+
 // Apply implements Command.
 func (c *AckMessage) Apply(tx *Txn) error {
 	c.Changed, c.SenderDevices, c.Receipt, c.CriticalRead = false, nil, Receipt{}, false

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -78,6 +79,10 @@ type Store struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	pausing atomic.Bool // a key rotation waits for the committer to be idle
+	// failCommit, when set (tests only), is asked before each commit; an
+	// error fails that commit as a failed write would.
+	failCommit func() error
 
 	head  audit.Head // end of the audit chain, owned by the committer
 	cache *readCache // hot records, owned by the committer

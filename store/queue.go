@@ -129,6 +129,9 @@ func (c DropNotices) Event() audit.Event {
 	return e
 }
 
+// mayWait implements mayWait: bookkeeping, waited on by no one.
+func (DropNotices) mayWait() {}
+
 // Apply implements Command. A receipt is dropped only if it still holds the
 // state that was sent (a newer one waits for its own delivery).
 func (c DropNotices) Apply(tx *Txn) error {

@@ -9,13 +9,12 @@ import (
 // their device lists, conversations, groups, unread counters) in memory,
 // so that the committer does not look them up in Badger's tables each time
 // (measured: a sixth of the appliance's CPU at 3,000 messages/s). Only the
-// committer goroutine uses it, so it needs no lock. A key written by the
-// batch being built is read from the batch, never from the cache; once the
-// batch is durable its final values go into the cache, and if it fails they
-// are dropped from it.
+// committer goroutine uses it, so it needs no lock. It holds durable values
+// only: a command reads the writes not yet durable (its batch's and the
+// batch in flight's) before it asks the cache, and a batch's values go into
+// the cache once the batch is durable (and are dropped if it fails).
 type readCache struct {
-	m     map[string][]byte
-	batch map[string][]byte // keys written by the current batch: new value, nil when deleted
+	m map[string][]byte
 }
 
 // cachedPrefixes are the kinds of records worth keeping.
@@ -26,7 +25,7 @@ var cachedPrefixes = []string{prefixUser, prefixUserDevice, prefixConv, prefixDi
 const maxCached = 200_000
 
 func newReadCache() *readCache {
-	return &readCache{m: map[string][]byte{}, batch: map[string][]byte{}}
+	return &readCache{m: map[string][]byte{}}
 }
 
 func cacheable(key string) bool {
@@ -38,18 +37,15 @@ func cacheable(key string) bool {
 	return false
 }
 
-// get returns a cached value, unless the current batch wrote the key.
+// get returns a cached value.
 func (c *readCache) get(key string) ([]byte, bool) {
-	if _, dirty := c.batch[key]; dirty {
-		return nil, false
-	}
 	v, ok := c.m[key]
 	return v, ok
 }
 
-// fill remembers a value read from Badger, unless the batch wrote it.
+// fill remembers a durable value read from Badger.
 func (c *readCache) fill(key string, v []byte) {
-	if _, dirty := c.batch[key]; dirty || !cacheable(key) {
+	if !cacheable(key) {
 		return
 	}
 	if len(c.m) >= maxCached {
@@ -58,35 +54,24 @@ func (c *readCache) fill(key string, v []byte) {
 	c.m[key] = bytes.Clone(v)
 }
 
-// wrote notes a key the batch writes (val nil: deleted).
-func (c *readCache) wrote(key string, val []byte, del bool) {
-	if !cacheable(key) {
-		return
-	}
-	if del {
-		val = nil
-	} else if val == nil {
-		val = []byte{}
-	}
-	c.batch[key] = val
-}
-
-// committed moves the batch's values into the cache.
-func (c *readCache) committed() {
-	for k, v := range c.batch {
-		if v == nil {
+// committed takes the values of a batch that is durable now.
+func (c *readCache) committed(writes map[string]*write) {
+	for k, w := range writes {
+		if !cacheable(k) {
+			continue
+		}
+		if w.del {
 			delete(c.m, k)
-		} else {
-			c.m[k] = v
+		} else if _, ok := c.m[k]; ok || len(c.m) < maxCached {
+			c.m[k] = w.val
 		}
 	}
-	clear(c.batch)
 }
 
-// discarded forgets the batch's keys: their stored values are unknown now.
-func (c *readCache) discarded() {
-	for k := range c.batch {
+// forget drops the keys of a batch that failed: their stored values are
+// unknown now.
+func (c *readCache) forget(writes map[string]*write) {
+	for k := range writes {
 		delete(c.m, k)
 	}
-	clear(c.batch)
 }
