@@ -44,7 +44,7 @@ type Options struct {
 	// Zero means 256 MiB.
 	MinFree uint64
 	// MaxBatch caps the commands that share one transaction and one fsync.
-	// Zero means 256.
+	// Zero means 1024.
 	MaxBatch int
 	// MemTableSize is Badger's memtable size; zero means 32 MiB.
 	MemTableSize int64
@@ -110,7 +110,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MinFree = 256 << 20
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 256
+		opts.MaxBatch = 1024
 	}
 	if opts.MemTableSize == 0 {
 		opts.MemTableSize = 32 << 20
