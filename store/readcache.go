@@ -13,19 +13,25 @@ import (
 // only: a command reads the writes not yet durable (its batch's and the
 // batch in flight's) before it asks the cache, and a batch's values go into
 // the cache once the batch is durable (and are dropped if it fails).
+//
+// It is bounded by two generations: new entries go into the young one; when
+// that is full it becomes the old one and the previous old one is dropped,
+// and an entry found in the old one moves back into the young one. So the
+// records in use stay, however many others pass through (a bench with
+// random 1:1 pairs touches hundreds of thousands of conversations).
 type readCache struct {
-	m map[string][]byte
+	young, old map[string][]byte
 }
 
 // cachedPrefixes are the kinds of records worth keeping.
 var cachedPrefixes = []string{prefixUser, prefixUserDevice, prefixConv, prefixDirectConv, prefixGroupConv,
 	prefixGroup, prefixRole, prefixDevice, prefixUnread, keyDeviceHMAC}
 
-// maxCached bounds the cache; past it the cache starts again empty.
-const maxCached = 200_000
+// maxCached bounds each of the cache's two generations.
+const maxCached = 100_000
 
 func newReadCache() *readCache {
-	return &readCache{m: map[string][]byte{}}
+	return &readCache{young: map[string][]byte{}, old: map[string][]byte{}}
 }
 
 func cacheable(key string) bool {
@@ -39,19 +45,30 @@ func cacheable(key string) bool {
 
 // get returns a cached value.
 func (c *readCache) get(key string) ([]byte, bool) {
-	v, ok := c.m[key]
+	if v, ok := c.young[key]; ok {
+		return v, true
+	}
+	v, ok := c.old[key]
+	if ok {
+		delete(c.old, key)
+		c.put(key, v)
+	}
 	return v, ok
+}
+
+// put stores a durable value in the young generation.
+func (c *readCache) put(key string, v []byte) {
+	if len(c.young) >= maxCached {
+		c.old, c.young = c.young, make(map[string][]byte, maxCached/4)
+	}
+	c.young[key] = v
 }
 
 // fill remembers a durable value read from Badger.
 func (c *readCache) fill(key string, v []byte) {
-	if !cacheable(key) {
-		return
+	if cacheable(key) {
+		c.put(key, bytes.Clone(v))
 	}
-	if len(c.m) >= maxCached {
-		clear(c.m)
-	}
-	c.m[key] = bytes.Clone(v)
 }
 
 // committed takes the values of a batch that is durable now.
@@ -60,10 +77,11 @@ func (c *readCache) committed(writes map[string]*write) {
 		if !cacheable(k) {
 			continue
 		}
+		delete(c.old, k)
 		if w.del {
-			delete(c.m, k)
-		} else if _, ok := c.m[k]; ok || len(c.m) < maxCached {
-			c.m[k] = w.val
+			delete(c.young, k)
+		} else {
+			c.put(k, w.val)
 		}
 	}
 }
@@ -72,6 +90,7 @@ func (c *readCache) committed(writes map[string]*write) {
 // unknown now.
 func (c *readCache) forget(writes map[string]*write) {
 	for k := range writes {
-		delete(c.m, k)
+		delete(c.young, k)
+		delete(c.old, k)
 	}
 }
