@@ -67,6 +67,7 @@ func (a *adminAPI) handler() http.Handler {
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return reindexing(a.store, a.index, mux)
 }
 

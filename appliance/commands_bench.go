@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 	baseline := fs.Bool("baseline", false, "run the same load against a bare in-process MQTT broker too, and compare")
 	addr := fs.String("addr", "", "MQTT address (default: the plain listener if there is one, else the TLS listener)")
 	useTLS := fs.Bool("tls", false, "use the TLS listener even when a plain one is open")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench client (not the appliance) to this file")
 	return func(c *cli, _ []string) error {
 		switch {
 		case *devices < 1 || *devices > 99999:
@@ -80,6 +82,13 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 			return err
 		}
 		rep.Setup = &setup
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		pid := st.PID // the appliance's process, for its RSS and CPU time
 		if pid == 0 { // an appliance older than Status.PID: the admin socket's owner
 			if pid, err = loadgen.SocketOwner(socketPath(cfg.DataDir)); err != nil {
@@ -120,6 +129,19 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 		}
 		return nil
 	}
+}
+
+// startCPUProfile profiles this process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // benchCachePath is where bench keeps its devices: beside the data

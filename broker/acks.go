@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -71,8 +72,10 @@ func (c *devConn) doneFunc(e *pendingAck) func(Ack) {
 }
 
 // flushAcks writes the ready PUBACKs at the head of the queue until the
-// head is not ready. Only one flushAcks runs per connection at a time.
+// head is not ready, all that are ready at once in one write. Only one
+// flushAcks runs per connection at a time.
 func (c *devConn) flushAcks() {
+	var buf bytes.Buffer
 	for {
 		c.amu.Lock()
 		n := 0
@@ -89,22 +92,33 @@ func (c *devConn) flushAcks() {
 		clear(c.acks[:n])
 		c.acks = c.acks[n:]
 		c.amu.Unlock()
+		buf.Reset()
+		var stop error
 		for _, e := range batch {
-			if err := c.writeAck(e); err != nil {
-				c.fail(err)
-				c.close()
-				c.amu.Lock()
-				c.flushing = false
-				c.amu.Unlock()
-				return
+			if stop = c.encodeAck(&buf, e); stop != nil {
+				break
 			}
+		}
+		err := stop
+		if buf.Len() > 0 {
+			if werr := c.writeRaw(buf.Bytes()); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			c.fail(err)
+			c.close()
+			c.amu.Lock()
+			c.flushing = false
+			c.amu.Unlock()
+			return
 		}
 	}
 }
 
-// writeAck sends the PUBACK for e; an MQTT 3.1.1 publish to retry gets
-// none and errRetry instead.
-func (c *devConn) writeAck(e *pendingAck) error {
+// encodeAck appends the PUBACK for e to buf; an MQTT 3.1.1 publish to retry
+// gets none and errRetry instead.
+func (c *devConn) encodeAck(buf *bytes.Buffer, e *pendingAck) error {
 	reason := e.ack.Reason
 	if reason < 0x80 {
 		reason = 0
@@ -119,9 +133,12 @@ func (c *devConn) writeAck(e *pendingAck) error {
 		}
 		reason = 0 // MQTT 3.1.1 has no reason codes: a plain PUBACK
 	}
-	return c.cl.WritePacket(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Puback},
-		PacketID:    e.id,
-		ReasonCode:  reason,
-	})
+	pk := packets.Packet{
+		FixedHeader:     packets.FixedHeader{Type: packets.Puback},
+		PacketID:        e.id,
+		ReasonCode:      reason,
+		ProtocolVersion: c.cl.Properties.ProtocolVersion,
+	}
+	pk.Mods.MaxSize = c.cl.Properties.Props.MaximumPacketSize
+	return pk.PubackEncode(buf)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -30,16 +31,16 @@ type Command interface {
 
 // Txn is the view of one command inside a batch: its writes stay apart
 // until it succeeds, and it reads its own writes and those of the commands
-// applied before it.
+// applied before it (in its batch and in the batch Badger is writing).
 type Txn struct {
-	btx    *badger.Txn
-	cache  *readCache // nil outside the committer
+	p      *pipeline
+	cache  *readCache
 	now    time.Time
 	writes map[string]*write
 	events []audit.Event
 }
 
-// write is one pending change; a nil value deletes.
+// write is one pending change; del removes the key.
 type write struct {
 	val []byte
 	del bool
@@ -51,21 +52,36 @@ var ErrNotFound = errors.New("not found")
 // Now is the time at which the command is applied.
 func (t *Txn) Now() time.Time { return t.now }
 
+// pendingWrite is the newest write of key not yet durable: this command's,
+// its batch's, or the batch in flight's.
+func (t *Txn) pendingWrite(key string, own bool) (*write, bool) {
+	if own {
+		if w, ok := t.writes[key]; ok {
+			return w, true
+		}
+	}
+	for _, b := range [2]*batch{t.p.cur, t.p.inflight} {
+		if b != nil {
+			if w, ok := b.writes[key]; ok {
+				return w, true
+			}
+		}
+	}
+	return nil, false
+}
+
 // Get returns a copy of the value stored under key, or ErrNotFound.
 func (t *Txn) Get(key []byte) ([]byte, error) {
-	if w, ok := t.writes[string(key)]; ok {
+	if w, ok := t.pendingWrite(string(key), true); ok {
 		if w.del {
 			return nil, ErrNotFound
 		}
 		return bytes.Clone(w.val), nil
 	}
-	if t.cache == nil {
-		return getValue(t.btx, key)
-	}
 	if v, ok := t.cache.get(string(key)); ok {
 		return bytes.Clone(v), nil
 	}
-	v, err := getValue(t.btx, key)
+	v, err := getValue(t.p.snap, key)
 	if err == nil {
 		t.cache.fill(string(key), v)
 	}
@@ -89,18 +105,47 @@ func (t *Txn) Audit(e audit.Event) { t.events = append(t.events, e) }
 // Scan calls fn for every key with prefix, in key order, as this command
 // sees them (its own writes included). fn must not keep key or val.
 func (t *Txn) Scan(prefix []byte, fn func(key, val []byte) error) error {
-	var own []string
-	for k := range t.writes {
-		if bytes.HasPrefix([]byte(k), prefix) {
-			own = append(own, k)
+	return t.merged(prefix, prefix, true, fn)
+}
+
+// scanFrom calls fn for the keys with prefix, from start on, in key order,
+// as the command's batch sees them. Unlike Scan it does not see this
+// command's own writes: it is for commands that walk far and write only
+// behind them.
+func (t *Txn) scanFrom(prefix, start []byte, fn func(key, val []byte) error) error {
+	return t.merged(prefix, start, false, fn)
+}
+
+// merged iterates the durable keys with prefix from start on, with the
+// writes not yet durable laid over them (this command's too when own).
+func (t *Txn) merged(prefix, start []byte, own bool, fn func(key, val []byte) error) error {
+	keys := map[string]bool{}
+	layers := []map[string]*write{}
+	if own {
+		layers = append(layers, t.writes)
+	}
+	for _, b := range [2]*batch{t.p.cur, t.p.inflight} {
+		if b != nil {
+			layers = append(layers, b.writes)
 		}
 	}
-	sort.Strings(own)
-	emitOwn := func(upTo []byte) error { // own writes with keys < upTo (all when nil)
-		for len(own) > 0 && (upTo == nil || own[0] < string(upTo)) {
-			k := own[0]
-			own = own[1:]
-			if w := t.writes[k]; !w.del {
+	for _, l := range layers {
+		for k := range l {
+			if strings.HasPrefix(k, string(prefix)) && k >= string(start) {
+				keys[k] = true
+			}
+		}
+	}
+	pend := make([]string, 0, len(keys))
+	for k := range keys {
+		pend = append(pend, k)
+	}
+	sort.Strings(pend)
+	emit := func(upTo []byte) error { // pending keys < upTo (all when nil)
+		for len(pend) > 0 && (upTo == nil || pend[0] < string(upTo)) {
+			k := pend[0]
+			pend = pend[1:]
+			if w, _ := t.pendingWrite(k, own); !w.del {
 				if err := fn([]byte(k), w.val); err != nil {
 					return err
 				}
@@ -108,19 +153,19 @@ func (t *Txn) Scan(prefix []byte, fn func(key, val []byte) error) error {
 		}
 		return nil
 	}
-	err := scan(t.btx, prefix, func(k, v []byte) error {
-		if err := emitOwn(k); err != nil {
+	err := scanFrom(t.p.snap, prefix, start, func(k, v []byte) error {
+		if err := emit(k); err != nil {
 			return err
 		}
-		if len(own) > 0 && own[0] == string(k) { // overwritten or deleted by this command
-			return emitOwn(append(bytes.Clone(k), 0))
+		if len(pend) > 0 && pend[0] == string(k) { // overwritten or deleted, not yet durable
+			return emit(append(bytes.Clone(k), 0))
 		}
 		return fn(k, v)
 	})
 	if err != nil {
 		return err
 	}
-	return emitOwn(nil)
+	return emit(nil)
 }
 
 // getValue reads one key from a Badger transaction.
@@ -232,10 +277,3 @@ type recordCommand struct{ e audit.Event }
 
 func (c recordCommand) Event() audit.Event { return c.e }
 func (c recordCommand) Apply(*Txn) error   { return nil }
-
-// scanFrom calls fn for the stored keys with prefix, from start on, in key
-// order. Unlike Scan it does not see this command's own writes: it is for
-// commands that walk far and write only behind them.
-func (t *Txn) scanFrom(prefix, start []byte, fn func(key, val []byte) error) error {
-	return scanFrom(t.btx, prefix, start, fn)
-}

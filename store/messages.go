@@ -279,6 +279,9 @@ func (c *SendMessage) conversation(tx *Txn, m *messaging.Message) (messaging.Con
 	members = slices.Compact(members)
 	if indexKey != nil {
 		if id, err := tx.Get(indexKey); err == nil {
+			if kind == messaging.Direct { // its two members never change: no need to read it
+				return messaging.Conversation{ID: string(id), Kind: kind, Members: members}, nil
+			}
 			conv, err := getConversation(tx, string(id))
 			if err != nil {
 				return messaging.Conversation{}, err
@@ -344,6 +347,9 @@ func (c *AckMessage) Event() audit.Event {
 	}
 	return e
 }
+
+// mayWait implements mayWait: an ack's batch may wait for a message.
+func (c *AckMessage) mayWait() {}
 
 // Apply implements Command.
 func (c *AckMessage) Apply(tx *Txn) error {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -43,7 +44,7 @@ type Options struct {
 	// Zero means 256 MiB.
 	MinFree uint64
 	// MaxBatch caps the commands that share one transaction and one fsync.
-	// Zero means 256.
+	// Zero means 1024.
 	MaxBatch int
 	// MemTableSize is Badger's memtable size; zero means 32 MiB.
 	MemTableSize int64
@@ -78,6 +79,10 @@ type Store struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	pausing atomic.Bool // a key rotation waits for the committer to be idle
+	// failCommit, when set (tests only), is asked before each commit; an
+	// error fails that commit as a failed write would.
+	failCommit func() error
 
 	head  audit.Head // end of the audit chain, owned by the committer
 	cache *readCache // hot records, owned by the committer
@@ -105,7 +110,7 @@ func Open(opts Options) (*Store, error) {
 		opts.MinFree = 256 << 20
 	}
 	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 256
+		opts.MaxBatch = 1024
 	}
 	if opts.MemTableSize == 0 {
 		opts.MemTableSize = 32 << 20

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -129,6 +130,9 @@ func (c DropNotices) Event() audit.Event {
 	return e
 }
 
+// mayWait implements mayWait: bookkeeping, waited on by no one.
+func (DropNotices) mayWait() {}
+
 // Apply implements Command. A receipt is dropped only if it still holds the
 // state that was sent (a newer one waits for its own delivery).
 func (c DropNotices) Apply(tx *Txn) error {
@@ -137,6 +141,12 @@ func (c DropNotices) Apply(tx *Txn) error {
 			k := queueRcptKey(n.Device, r.Message, r.User)
 			b, err := tx.Get(k)
 			if err != nil {
+				continue
+			}
+			// Stored as written (AckMessage), so the same receipt has the
+			// same bytes; compare the state only if they differ.
+			if sent, err := json.Marshal(r); err == nil && bytes.Equal(sent, b) {
+				tx.Delete(k)
 				continue
 			}
 			var cur Receipt

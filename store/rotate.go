@@ -39,6 +39,8 @@ func (s *Store) RotateKey(ctx context.Context, by audit.Actor) (string, error) {
 
 // rotate does the work of RotateKey with the database closed.
 func (s *Store) rotate() (retired, oldID, newID string, err error) {
+	s.pausing.Store(true) // the committer holds the lock shared while it has work
+	defer s.pausing.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.key

@@ -124,6 +124,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		row("PUBACK latency p50/p99", func(x *Result) string { return fmt.Sprintf("%s / %s ms", num(x.Puback.P50), num(x.Puback.P99)) })
 		row("disconnects", n(func(x *Result) int64 { return x.Disconnects }))
 		row("bench CPU (of one core)", func(x *Result) string { return fmt.Sprintf("%.0f%%", x.BenchCPUPercent) })
+		row("bench CPU per message", func(x *Result) string { return fmt.Sprintf("%.0f µs", x.BenchCPUPerMsg) })
 	} else {
 		row("disconnects", func(x *Result) string { return fmt.Sprint(x.Disconnects) })
 	}
@@ -131,6 +132,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		row("appliance pid", func(x *Result) string { return pidOrDash(x.PID) })
 		if !a.Idle {
 			row("appliance CPU (of one core)", func(x *Result) string { return pct(x.PID, x.TargetCPU) })
+			row("appliance CPU per message", func(x *Result) string {
+				if x.PID == 0 {
+					return "-"
+				}
+				return fmt.Sprintf("%.0f µs", x.TargetCPUPerMsg)
+			})
 		}
 		row("RSS before connect", func(x *Result) string { return mib(x.PID, x.RSSBefore) })
 		row("RSS connected", func(x *Result) string { return mib(x.PID, x.RSSConnected) })

@@ -58,4 +58,9 @@ type Result struct {
 	RSSPerDevice    int64   `json:"rss_per_device_bytes,omitempty"`
 	TargetCPU       float64 `json:"target_cpu_percent,omitempty"` // of one core, over the send window
 	BenchCPUPercent float64 `json:"bench_cpu_percent"`            // this process, of one core, over the send window
+	// CPU time per acknowledged send, in microseconds, of the measured
+	// process (appliance only) and of this process: less sensitive to a
+	// busy machine than throughput.
+	TargetCPUPerMsg float64 `json:"target_cpu_us_per_msg,omitempty"`
+	BenchCPUPerMsg  float64 `json:"bench_cpu_us_per_msg,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -120,7 +121,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.RSSPerDevice = (res.RSSConnected - res.RSSBefore) / n
 	}
 	r.fill(res, window)
+	res.BenchCPUPerMsg = perMessage(benchCPU, res.Acked)
+	if cfg.PID != 0 {
+		res.TargetCPUPerMsg = perMessage(targetCPU, res.Acked)
+	}
 	return res, nil
+}
+
+// perMessage is CPU time per acknowledged send, in microseconds.
+func perMessage(cpu time.Duration, acked int64) float64 {
+	if acked <= 0 {
+		return 0
+	}
+	return math.Round(float64(cpu.Microseconds())/float64(acked)*10) / 10
 }
 
 func cpuPercent(cpu, wall time.Duration) float64 {
