@@ -199,18 +199,13 @@ func (b *webBackend) Send(ctx context.Context, v ui.Viewer, c ui.Compose) (strin
 	if e := s.Validate(b.a.cfg.Messaging.MaxBody); e != nil {
 		return "", &ui.UserError{Msg: e.Message}
 	}
-	now := time.Now().UTC()
-	by := v.Actor()
-	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
-		ID: messaging.NewMessageID(now), Conversation: s.Conversation, From: v.Session.Login, To: s.To, Body: s.Body,
-		Priority: s.Priority, SentAt: now}}
-	if err := b.a.store.Apply(ctx, cmd); err != nil {
+	rs := b.a.api.routeSend(v.Actor(), s, time.Now().UTC())
+	if err := b.a.store.Apply(ctx, rs.command); err != nil {
 		b.a.api.refused.Add(1)
 		return "", userError(err)
 	}
-	b.a.api.sent.Add(1)
-	b.a.api.out.sent(cmd)
-	return cmd.Result.Conversation, nil
+	b.a.api.delivered(rs)
+	return rs.msg.Result.Conversation, nil
 }
 
 func (b *webBackend) Ack(ctx context.Context, v ui.Viewer, id, state string) error {
