@@ -28,6 +28,7 @@ type Clinician interface {
 	// Subscribe streams the viewer's live events until ctx ends or the
 	// session does; the channel is closed then.
 	Subscribe(ctx context.Context, v Viewer) <-chan Event
+	Alerting
 }
 
 // Admin is what the admin console needs. Auditors reach only the reads.
@@ -133,7 +134,7 @@ type Person struct {
 
 // Event is one live update for a browser.
 type Event struct {
-	Type string // "message", "receipt"
+	Type string // "message", "receipt", "alert"
 	Data any
 }
 

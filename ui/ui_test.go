@@ -21,7 +21,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 	v := Viewer{Session: directory.WebSession{Login: "jdoe", Name: x, Rights: []directory.Right{directory.RightAdmin, directory.RightClinician}, CSRF: "tok"}}
 	conv := ConversationPage{ID: "c1", Title: x, Members: []Person{{Name: x}}, Messages: []MessageItem{{ID: "m1", FromName: x, Body: x, Priority: "urgent", Patient: x, Mine: true, States: []StateItem{{User: x, State: "read"}}}}}
 	data := map[string]any{
-		"app":       appPage{Conversations: []ConversationItem{{ID: "c1", Title: x, Preview: x, Unread: 2}}, Open: &conv},
+		"app": appPage{Conversations: []ConversationItem{{ID: "c1", Title: x, Preview: x, Unread: 2}}, Open: &conv, Path: x,
+			Alerts: []AlertItem{{ID: x, Kind: x, Priority: "critical", Text: x, Patient: x, State: "exhausted", Declined: true, Open: true}}, Status: StatusItem{Status: "dnd", ForwardTo: x}},
 		"compose":   appPage{ComposeTo: x, ComposeKind: "user", Error: x},
 		"dashboard": Dashboard{Ready: true, Version: x, Certificates: []CertItem{{Name: x, NotAfter: time.Now()}}},
 		"users": struct {
