@@ -45,6 +45,9 @@ func userError(err error) error {
 		return &ui.UserError{Msg: "This user comes from Active Directory: change it there."}
 	case errors.Is(err, directory.ErrExists):
 		return &ui.UserError{Msg: "That exists already."}
+	case errors.Is(err, directory.ErrInvalid):
+		msg, _, _ := strings.Cut(err.Error(), ": invalid")
+		return &ui.UserError{Msg: "Not taken: " + msg + "."}
 	}
 	return err
 }
@@ -381,35 +384,6 @@ func (b *webBackend) RevokeDevice(ctx context.Context, v ui.Viewer, id string, w
 		b.a.broker.Disconnect(id)
 	}
 	return nil
-}
-
-// RolesSource is what the roles page shows beyond the fixed members: the
-// on-call release sets it (who is on call now, the gaps).
-type RolesSource interface {
-	OnCallNow(ctx context.Context, role string) (string, bool)
-}
-
-func (b *webBackend) Roles(ctx context.Context, v ui.Viewer) (ui.RolesPage, error) {
-	var p ui.RolesPage
-	for _, role := range []bool{true, false} {
-		groups, err := b.a.store.Groups(ctx, role)
-		if err != nil {
-			return p, err
-		}
-		for _, g := range groups {
-			it := ui.RoleItem{Name: g.Name, Members: g.Members}
-			if role && b.a.roles != nil {
-				it.OnCall, _ = b.a.roles.OnCallNow(ctx, g.Name)
-			}
-			if role {
-				p.Roles = append(p.Roles, it)
-			} else {
-				p.Groups = append(p.Groups, it)
-			}
-		}
-	}
-	p.Schedules = b.a.roles != nil
-	return p, nil
 }
 
 // auditMatch is the filter of the audit viewer.

@@ -48,6 +48,7 @@ type Admin interface {
 	// durations; "" = back to the config file's value).
 	SaveSettings(ctx context.Context, v Viewer, retention, criticalRepeat string) error
 	Backup(ctx context.Context, v Viewer, w io.Writer) error
+	OnCallAdmin
 }
 
 // Viewer is the signed-in person a request acts as.
@@ -181,22 +182,6 @@ type Enrolled struct {
 	Secret   string
 	QRSVG    string // the credentials as a QR code, an SVG document
 	QRModule int
-}
-
-// RolesPage is the roles page. The on-call release fills Schedules,
-// OnCallNow and Gaps through the same Backend method.
-type RolesPage struct {
-	Roles     []RoleItem
-	Groups    []RoleItem
-	Schedules bool // on-call schedules exist in this build
-}
-
-// RoleItem is one role or group.
-type RoleItem struct {
-	Name    string
-	Members []string
-	OnCall  string // who covers the role now ("" when unknown)
-	Source  string
 }
 
 // AuditFilter selects audit events.
