@@ -142,7 +142,7 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		done(broker.Ack{Reason: reasonFor(merr)})
 		return
 	}
-	rs := a.routeSend(by, req, a.now().UTC())
+	rs := a.routeSend(by, by.User, req, a.now().UTC())
 	a.store.Submit(rs.command, func(err error) {
 		var me *messaging.Error
 		switch {

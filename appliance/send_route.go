@@ -18,16 +18,17 @@ type routedSend struct {
 	escalated *store.SendEscalated // nil when no policy covers the message
 }
 
-// routeSend prepares what by sends at now (req already validated).
-// device and clientRef are empty for the web client.
-func (a *deviceAPI) routeSend(by audit.Actor, req messaging.Send, now time.Time) routedSend {
+// routeSend prepares what from sends at now as by (req already
+// validated); by.Device and req.ClientRef are empty for the web client,
+// and by.User differs from from for a break-glass session.
+func (a *deviceAPI) routeSend(by audit.Actor, from string, req messaging.Send, now time.Time) routedSend {
 	to := req.To
 	if a.oncall != nil {
 		to = a.oncall.routeRoles(req.To, req.Priority, now)
 		to = a.oncall.forwardUsers(to, req.Priority)
 	}
 	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
-		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
+		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: from, SenderDevice: by.Device,
 		ClientRef: req.ClientRef, To: to, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
 	}}
 	rs := routedSend{msg: cmd, command: cmd}

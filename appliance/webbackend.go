@@ -202,7 +202,7 @@ func (b *webBackend) Send(ctx context.Context, v ui.Viewer, c ui.Compose) (strin
 	if e := s.Validate(b.a.cfg.Messaging.MaxBody); e != nil {
 		return "", &ui.UserError{Msg: e.Message}
 	}
-	rs := b.a.api.routeSend(v.Actor(), s, time.Now().UTC())
+	rs := b.a.api.routeSend(v.Actor(), v.Session.Login, s, time.Now().UTC())
 	if err := b.a.store.Apply(ctx, rs.command); err != nil {
 		b.a.api.refused.Add(1)
 		return "", userError(err)
