@@ -40,8 +40,7 @@ type Appliance struct {
 	index  *directory.Index // users and groups for search and sign-in
 	dir    *directorySync   // nil without [directory.ad]
 	hooks  userHooks
-	web    *web        // sign-in, admin console, web client
-	roles  RolesSource // on-call information for the roles page; nil until the on-call release sets it
+	web    *web // sign-in, admin console, web client
 
 	retentionSet atomic.Int64 // messaging.retention as changed on the admin console (ns); 0: the config's
 

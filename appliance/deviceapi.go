@@ -142,24 +142,8 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 		done(broker.Ack{Reason: reasonFor(merr)})
 		return
 	}
-	now := a.now().UTC()
-	to := req.To
-	if a.oncall != nil {
-		to = a.oncall.routeRoles(req.To, req.Priority, now)
-		to = a.oncall.forwardUsers(to, req.Priority)
-	}
-	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
-		ID: messaging.NewMessageID(now), Conversation: req.Conversation, From: by.User, SenderDevice: by.Device,
-		ClientRef: req.ClientRef, To: to, Body: req.Body, Priority: req.Priority, Patient: req.Patient, SentAt: now,
-	}}
-	var command store.Command = cmd
-	var escalated *store.SendEscalated // the message and its escalation, stored together
-	if a.esc != nil {
-		if escalated = a.esc.wrapSend(cmd); escalated != nil {
-			command = escalated
-		}
-	}
-	a.store.Submit(command, func(err error) {
+	rs := a.routeSend(by, by.User, req, a.now().UTC())
+	a.store.Submit(rs.command, func(err error) {
 		var me *messaging.Error
 		switch {
 		case errors.As(err, &me):
@@ -171,14 +155,10 @@ func (a *deviceAPI) send(p broker.Inbound, by audit.Actor, done func(broker.Ack)
 			a.log.Error("storing a message", "device", by.Device, "err", err)
 			done(storeFailure(err))
 		default:
-			a.sent.Add(1)
 			done(broker.Ack{Reason: reasonOK})
-			r := cmd.Result
+			r := rs.msg.Result
 			a.reply(p, req.ClientRef, messaging.EncodeSendReply(req.ClientRef, r.ID, r.Conversation, r.Recipients))
-			a.out.sent(a.oncall.quietSend(cmd))
-			if escalated != nil {
-				a.esc.sent(escalated)
-			}
+			a.delivered(rs)
 		}
 	})
 }

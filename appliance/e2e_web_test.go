@@ -173,15 +173,42 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	if r.Fields["state"] != "read" || r.Fields["user"] != "jdoe" {
 		t.Fatalf("bob's device got receipt %s, want read by jdoe", r.Payload)
 	}
+
+	// jdoe is on call for a role whose policy escalates: an alert through
+	// it reaches the open page live, above the conversations.
+	now := time.Now().UTC()
+	for _, args := range [][]string{
+		{"role", "add", "cardiology-oncall", "--members", "bob"},
+		{"oncall", "set", "cardiology-oncall", "--user", "jdoe", "--from", now.Add(-2 * time.Hour).Format(time.RFC3339), "--to", now.Add(6 * time.Hour).Format(time.RFC3339)},
+		{"oncall", "set", "cardiology-oncall", "--user", "nick", "--from", now.Add(14 * time.Hour).Format(time.RFC3339), "--to", now.Add(26 * time.Hour).Format(time.RFC3339)},
+		{"policy", "add", "cardio-critical", "--step", "role:cardiology-oncall:5m", "--step", "user:nick:5m"},
+		{"policy", "attach", "cardio-critical", "--role", "cardiology-oncall"},
+		{"alert", "raise", "--policy", "cardio-critical", "--kind", "critical_result", "--priority", "critical",
+			"--text", "Potassium 6.9 mmol/l (critical high). Repeat the sample and get an ECG now.", "--mrn", "400123", "--patient-name", "Byron, Ada", "--location", "Ward 4B, bed 12"},
+	} {
+		if _, errOut, code := a.CLI(args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	browse(t, ctx, "the alert arriving live", chromedp.WaitVisible(chromedp.CSS(`#alerts .alert.prio-critical button[value="accept"]`)))
+	if txt, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#alerts"))); !strings.Contains(txt, "Byron, Ada · 400123 · Ward 4B, bed 12") {
+		t.Fatalf("the alert in the browser: %s", txt)
+	}
 	testkit.Screenshot(t, ctx, "web-client-1280x800.png")
 
-	// Phone size.
+	// Phone size: the alert is on the page as served, and accepting it
+	// there closes it in the other browser, live.
 	phone := testkit.Browser(t, 390, 844)
 	w.signIn(t, phone, "/app/", "jdoe", "s3cret-jdoe")
 	testkit.Screenshot(t, phone, "web-client-list-390x844.png")
 	convID, _ := got.Fields["conversation"].(string)
-	browse(t, phone, "browsing", chromedp.Navigate(w.base+"/app/c/"+convID), chromedp.WaitVisible(chromedp.CSS("#msgs")))
+	browse(t, phone, "browsing", chromedp.Navigate(w.base+"/app/c/"+convID), chromedp.WaitVisible(chromedp.CSS("#msgs")), chromedp.WaitVisible(chromedp.CSS("#alerts .alert")))
 	testkit.Screenshot(t, phone, "web-client-390x844.png")
+	browse(t, phone, "accepting the alert", chromedp.Click(chromedp.CSS(`#alerts button[value="accept"]`)), chromedp.WaitVisible(chromedp.CSS(".notice-ok")))
+	browse(t, ctx, "the accept reaching the other browser", chromedp.WaitNotPresent(chromedp.CSS("#alerts .alert")))
+	if out, _, _ := a.CLI("audit", "export"); !strings.Contains(out, `"alert.accept"`) {
+		t.Fatal("no alert.accept in the audit trail")
+	}
 	for _, p := range []struct{ path, sel, name string }{{"/admin/", ".tiles", "dashboard-390x844.png"}, {"/admin/audit", "table.audit", "audit-390x844.png"}} {
 		browse(t, phone, "browsing", chromedp.Navigate(w.base+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 		testkit.Screenshot(t, phone, p.name)
@@ -219,6 +246,18 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	}
 	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("table")))
 	testkit.Screenshot(t, ctx, "users-1280x800.png")
+	// The roles page: coverage and gaps from the on-call service; a shift
+	// added through its form is in the schedule.
+	shFrom, shTo := now.Add(30*time.Hour).Format("2006-01-02T15:04"), now.Add(34*time.Hour).Format("2006-01-02T15:04")
+	browse(t, ctx, "adding a shift on the roles page", chromedp.Navigate(w.base+"/admin/roles"), chromedp.WaitVisible(chromedp.CSS("#role-cardiology-oncall.role-gap")),
+		chromedp.SendKeys(chromedp.CSS("#sh-user"), "bob"), chromedp.SetValue(chromedp.CSS("#sh-from"), shFrom), chromedp.SetValue(chromedp.CSS("#sh-to"), shTo),
+		chromedp.Submit(chromedp.CSS("#sh-user")), chromedp.WaitVisible(chromedp.CSS(".notice-ok")))
+	if out, _, _ := a.CLI("oncall", "show", "cardiology-oncall", "--json"); !strings.Contains(out, `"user": "bob"`) {
+		t.Fatalf("the shift added on the roles page is not in the schedule:\n%s", out)
+	}
+	testkit.Screenshot(t, ctx, "roles-1280x800.png")
+	browse(t, phone, "browsing", chromedp.Navigate(w.base+"/admin/roles"), chromedp.WaitVisible(chromedp.CSS("#role-cardiology-oncall")))
+	testkit.Screenshot(t, phone, "roles-390x844.png")
 	browse(t, ctx, "browsing", chromedp.Navigate(w.base+"/admin/audit?action=message."), chromedp.WaitVisible(chromedp.CSS("table.audit")))
 	testkit.Screenshot(t, ctx, "audit-1280x800.png")
 	auditText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.audit")))
@@ -232,6 +271,10 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	aud := testkit.Browser(t, 1280, 800)
 	w.signIn(t, aud, "/admin/", "audrey", "s3cret-audrey")
 	browse(t, aud, "auditor: audit log", chromedp.Navigate(w.base+"/admin/audit"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	browse(t, aud, "auditor: roles", chromedp.Navigate(w.base+"/admin/roles"), chromedp.WaitVisible(chromedp.CSS("#role-cardiology-oncall")))
+	if n, _ := chromedp.Run(aud, chromedp.Evaluate[int](`document.querySelectorAll("main form").length`)); n != 0 {
+		t.Errorf("the auditor's roles page has %d forms, want none", n)
+	}
 	for _, p := range []string{"/admin/users", "/admin/devices", "/admin/settings", "/admin/backup"} {
 		browse(t, aud, "auditor: "+p, chromedp.Navigate(w.base+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		if h, _ := chromedp.Run(aud, chromedp.Text(chromedp.CSS("main h1"))); h != "Forbidden" {

@@ -145,8 +145,9 @@ func (x *escalations) alertItem(dev string, e *alerting.Escalation, stamp string
 }
 
 // pushAlert sends an alert's current state (the change stamped stamp) to
-// devices.
+// devices, and to the browsers of the people it reached.
 func (x *escalations) pushAlert(e *alerting.Escalation, devs []store.Delivery, stamp string) {
+	x.out.web.alert(e)
 	for _, d := range devs {
 		x.out.push(d.Device, x.alertItem(d.Device, e, stamp))
 	}

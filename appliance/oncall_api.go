@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wardline/wardline/alerting"
+	"github.com/wardline/wardline/audit"
 	"github.com/wardline/wardline/directory"
 	"github.com/wardline/wardline/messaging"
 	"github.com/wardline/wardline/oncall"
@@ -48,10 +49,14 @@ func (a *adminAPI) schedules(ctx context.Context) (*oncallService, error) {
 }
 
 // changed reloads what a command changed into the running service.
-func (a *adminAPI) changed(roles ...string) {
-	if a.oncall != nil {
-		a.oncall.reloadRoles(roles...)
-		_ = a.oncall.reloadSettings(context.Background())
+func (a *adminAPI) changed(roles ...string) { a.oncall.changed(roles...) }
+
+// changed reloads what a command changed (the roles' schedules, the
+// statuses and policy attachments); nothing when o is nil.
+func (o *oncallService) changed(roles ...string) {
+	if o != nil {
+		o.reloadRoles(roles...)
+		_ = o.reloadSettings(context.Background())
 	}
 }
 
@@ -63,6 +68,18 @@ type shiftIn struct {
 	End   time.Time `json:"end"`
 	Kind  string    `json:"kind,omitempty"` // shift (default) or override
 	Note  string    `json:"note,omitempty"`
+}
+
+// shift checks and normalizes s into a new shift (field names it in the
+// error), for the admin API and the admin console alike.
+func (s shiftIn) shift(field string, now time.Time) (oncall.Shift, error) {
+	layer, ok := oncall.ParseLayer(s.Kind)
+	role, rok := messaging.NormalizeName(s.Role)
+	login, lerr := directory.NormalizeLogin(s.User)
+	if !ok || !rok || lerr != nil {
+		return oncall.Shift{}, &directory.FieldError{Field: field, Reason: "needs a valid role, user and kind (shift or override)"}
+	}
+	return oncall.Shift{ID: newID("shf_", now), Role: role, User: login, Start: s.Start.UTC(), End: s.End.UTC(), Layer: layer, Note: s.Note}, nil
 }
 
 type shiftsRequest struct {
@@ -79,15 +96,12 @@ func (a *adminAPI) addShifts(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	var shifts []oncall.Imported
 	for i, s := range in.Shifts {
-		layer, ok := oncall.ParseLayer(s.Kind)
-		role, rok := messaging.NormalizeName(s.Role)
-		login, lerr := directory.NormalizeLogin(s.User)
-		if !ok || !rok || lerr != nil {
-			a.writeError(w, r, &directory.FieldError{Field: fmt.Sprintf("shifts[%d]", i), Reason: "needs a valid role, user and kind (shift or override)"})
+		sh, err := s.shift(fmt.Sprintf("shifts[%d]", i), now)
+		if err != nil {
+			a.writeError(w, r, err)
 			return
 		}
-		shifts = append(shifts, oncall.Imported{Line: i + 1, Shift: oncall.Shift{ID: newID("shf_", now), Role: role, User: login,
-			Start: s.Start.UTC(), End: s.End.UTC(), Layer: layer, Note: s.Note}})
+		shifts = append(shifts, oncall.Imported{Line: i + 1, Shift: sh})
 	}
 	source := in.Source
 	if source == "" {
@@ -290,6 +304,14 @@ func (a *adminAPI) who(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	ans := o.who(role, members, at)
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// who answers who a message to role sent at at reaches: the person on
+// call (after their status), else the first enabled fixed member; with
+// the shift after it.
+func (o *oncallService) who(role string, members []string, at time.Time) whoAnswer {
 	ans := whoAnswer{Role: role, At: at, Source: "none"}
 	if e, ok := o.index.Who(role, at); ok {
 		ans.Shift, ans.Source = &e, "schedule"
@@ -299,7 +321,7 @@ func (a *adminAPI) who(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		for _, m := range members {
-			if u, err := a.store.User(m); err == nil && u.Enabled {
+			if u, err := o.store.User(m); err == nil && u.Enabled {
 				ans.User, ans.Source = m, "fallback"
 				break
 			}
@@ -311,7 +333,7 @@ func (a *adminAPI) who(w http.ResponseWriter, r *http.Request) {
 	if ans.User != "" {
 		ans.Status = o.status(ans.User).Status
 	}
-	writeJSON(w, http.StatusOK, ans)
+	return ans
 }
 
 func (a *adminAPI) roleSchedule(w http.ResponseWriter, r *http.Request) {
@@ -421,6 +443,19 @@ type policyRequest struct {
 	Steps []string `json:"steps"` // kind:name:wait
 }
 
+// policy parses and checks the steps (kind:name:wait) into a policy.
+func (in policyRequest) policy() (alerting.Policy, error) {
+	p := alerting.Policy{Name: in.Name}
+	for _, s := range in.Steps {
+		st, err := alerting.ParseStep(s)
+		if err != nil {
+			return p, err
+		}
+		p.Steps = append(p.Steps, st)
+	}
+	return p, p.Validate()
+}
+
 // policyInfo is a policy with what it is attached to.
 type policyInfo struct {
 	alerting.Policy
@@ -433,16 +468,8 @@ func (a *adminAPI) putPolicy(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	p := alerting.Policy{Name: in.Name}
-	for _, s := range in.Steps {
-		st, err := alerting.ParseStep(s)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		p.Steps = append(p.Steps, st)
-	}
-	if err := p.Validate(); err != nil {
+	p, err := in.policy()
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -485,21 +512,30 @@ type attachRequest struct {
 	Priority string `json:"priority,omitempty"`
 }
 
+// command is the store command that attaches (or detaches) the policy.
+func (in attachRequest) command(by audit.Actor) (store.AttachPolicy, error) {
+	cmd := store.AttachPolicy{By: by, Policy: strings.ToLower(strings.TrimSpace(in.Policy))}
+	switch {
+	case (in.Role == "") == (in.Priority == ""):
+		return cmd, &directory.FieldError{Field: "role", Reason: "give a role or a priority"}
+	case in.Role != "":
+		cmd.Kind, cmd.Name = "role", strings.ToLower(strings.TrimSpace(in.Role))
+	default:
+		cmd.Kind, cmd.Name = "priority", in.Priority
+	}
+	return cmd, nil
+}
+
 func (a *adminAPI) attachPolicy(w http.ResponseWriter, r *http.Request) {
 	var in attachRequest
 	if err := readJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	cmd := store.AttachPolicy{By: actorFrom(r.Context()), Policy: strings.ToLower(strings.TrimSpace(in.Policy))}
-	switch {
-	case (in.Role == "") == (in.Priority == ""):
-		a.writeError(w, r, &directory.FieldError{Field: "role", Reason: "give a role or a priority"})
+	cmd, err := in.command(actorFrom(r.Context()))
+	if err != nil {
+		a.writeError(w, r, err)
 		return
-	case in.Role != "":
-		cmd.Kind, cmd.Name = "role", strings.ToLower(strings.TrimSpace(in.Role))
-	default:
-		cmd.Kind, cmd.Name = "priority", in.Priority
 	}
 	if err := a.store.Apply(r.Context(), cmd); err != nil {
 		a.writeError(w, r, err)

@@ -45,6 +45,9 @@ func userError(err error) error {
 		return &ui.UserError{Msg: "This user comes from Active Directory: change it there."}
 	case errors.Is(err, directory.ErrExists):
 		return &ui.UserError{Msg: "That exists already."}
+	case errors.Is(err, directory.ErrInvalid):
+		msg, _, _ := strings.Cut(err.Error(), ": invalid")
+		return &ui.UserError{Msg: "Not taken: " + msg + "."}
 	}
 	return err
 }
@@ -199,18 +202,13 @@ func (b *webBackend) Send(ctx context.Context, v ui.Viewer, c ui.Compose) (strin
 	if e := s.Validate(b.a.cfg.Messaging.MaxBody); e != nil {
 		return "", &ui.UserError{Msg: e.Message}
 	}
-	now := time.Now().UTC()
-	by := v.Actor()
-	cmd := &store.SendMessage{By: by, NewConversation: messaging.NewConversationID(), Msg: messaging.Message{
-		ID: messaging.NewMessageID(now), Conversation: s.Conversation, From: v.Session.Login, To: s.To, Body: s.Body,
-		Priority: s.Priority, SentAt: now}}
-	if err := b.a.store.Apply(ctx, cmd); err != nil {
+	rs := b.a.api.routeSend(v.Actor(), v.Session.Login, s, time.Now().UTC())
+	if err := b.a.store.Apply(ctx, rs.command); err != nil {
 		b.a.api.refused.Add(1)
 		return "", userError(err)
 	}
-	b.a.api.sent.Add(1)
-	b.a.api.out.sent(cmd)
-	return cmd.Result.Conversation, nil
+	b.a.api.delivered(rs)
+	return rs.msg.Result.Conversation, nil
 }
 
 func (b *webBackend) Ack(ctx context.Context, v ui.Viewer, id, state string) error {
@@ -386,35 +384,6 @@ func (b *webBackend) RevokeDevice(ctx context.Context, v ui.Viewer, id string, w
 		b.a.broker.Disconnect(id)
 	}
 	return nil
-}
-
-// RolesSource is what the roles page shows beyond the fixed members: the
-// on-call release sets it (who is on call now, the gaps).
-type RolesSource interface {
-	OnCallNow(ctx context.Context, role string) (string, bool)
-}
-
-func (b *webBackend) Roles(ctx context.Context, v ui.Viewer) (ui.RolesPage, error) {
-	var p ui.RolesPage
-	for _, role := range []bool{true, false} {
-		groups, err := b.a.store.Groups(ctx, role)
-		if err != nil {
-			return p, err
-		}
-		for _, g := range groups {
-			it := ui.RoleItem{Name: g.Name, Members: g.Members}
-			if role && b.a.roles != nil {
-				it.OnCall, _ = b.a.roles.OnCallNow(ctx, g.Name)
-			}
-			if role {
-				p.Roles = append(p.Roles, it)
-			} else {
-				p.Groups = append(p.Groups, it)
-			}
-		}
-	}
-	p.Schedules = b.a.roles != nil
-	return p, nil
 }
 
 // auditMatch is the filter of the audit viewer.

@@ -166,7 +166,10 @@ func (c *EscalateStep) addRecipients(tx *Txn, id string) error {
 		if login == m.From || slices.Contains(m.Recipients, login) {
 			continue
 		}
-		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority}); err != nil {
+		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority, Conv: m.Conversation}); err != nil {
+			return err
+		}
+		if err := joinConversation(tx, m, login); err != nil {
 			return err
 		}
 		c.Unread[login] = addUnread(tx, login, 1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +41,32 @@ func indexMessage(tx *Txn, conv messaging.Conversation, m messaging.Message) err
 		}
 	}
 	return nil
+}
+
+// joinConversation makes login, a recipient added to message m by an
+// escalation step, a member of m's conversation, so that the thread is in
+// their web conversation list (m unread) and they can read and answer it.
+func joinConversation(tx *Txn, m messaging.Message, login string) error {
+	if m.Conversation == "" {
+		return nil
+	}
+	conv, err := getConversation(tx, m.Conversation)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(conv.Members, login) {
+		conv.Members = append(conv.Members, login)
+		slices.Sort(conv.Members)
+		if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {
+			return err
+		}
+	}
+	uc := readUserConv(tx, login, conv.ID)
+	if uc.Last < m.ID {
+		uc.Last, uc.At = m.ID, m.SentAt
+	}
+	uc.Unread++
+	return putJSON(tx, userConvKey(login, conv.ID), uc)
 }
 
 // unindexUnread counts one message fewer unread for a member.

@@ -22,6 +22,7 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/devices", u.adminEnroll)
 	mux.HandleFunc("POST /admin/devices/{id}/{verb}", u.adminRevoke)
 	mux.HandleFunc("GET /admin/roles", u.adminRoles)
+	u.roleRoutes(mux)
 	mux.HandleFunc("GET /admin/audit", u.adminAudit)
 	mux.HandleFunc("POST /admin/audit/verify", u.adminVerify)
 	mux.HandleFunc("GET /admin/audit/export", u.adminExport)
@@ -153,12 +154,7 @@ func (u *UI) adminRoles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rp, err := u.be.Roles(r.Context(), v)
-	if err != nil {
-		u.Fail(w, r, http.StatusInternalServerError, userMessage(err))
-		return
-	}
-	u.render(w, r, http.StatusOK, "roles", page{Title: "Roles and groups", Section: "admin", Nav: "roles", Data: rp})
+	u.rolesPage(w, r, v, http.StatusOK, "")
 }
 
 // auditFilter reads the audit page's filters from the query.

@@ -34,6 +34,9 @@ type appPage struct {
 	ComposeTo     string
 	ComposeKind   string
 	Error         string
+	Alerts        []AlertItem // open alerts that reached the viewer
+	Status        StatusItem  // the viewer's own status
+	Path          string      // this page, for the forms to come back to
 }
 
 // Handler returns the browser routes: /app/, /admin/ and /static/. The
@@ -45,6 +48,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /app/c/{id}", u.appConversation)
 	mux.HandleFunc("GET /app/new", u.appNew)
 	mux.HandleFunc("POST /app/send", u.appSend)
+	u.alertRoutes(mux)
 	mux.HandleFunc("GET /app/", func(w http.ResponseWriter, r *http.Request) {
 		u.Fail(w, r, http.StatusNotFound, "There is no such page.")
 	})
@@ -62,7 +66,9 @@ func (u *UI) appHome(w http.ResponseWriter, r *http.Request) {
 		u.Fail(w, r, http.StatusInternalServerError, userMessage(err))
 		return
 	}
-	u.render(w, r, http.StatusOK, "app", page{Title: "Messages", Section: "app", Data: appPage{Conversations: convs}})
+	data := appPage{Conversations: convs}
+	u.clinicianBar(r.Context(), v, &data, "/app/")
+	u.render(w, r, http.StatusOK, "app", page{Title: "Messages", Section: "app", Data: data})
 }
 
 func (u *UI) appConversation(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +86,9 @@ func (u *UI) appConversation(w http.ResponseWriter, r *http.Request) {
 		u.Fail(w, r, http.StatusInternalServerError, userMessage(err))
 		return
 	}
-	u.render(w, r, http.StatusOK, "app", page{Title: conv.Title, Section: "app", Data: appPage{Conversations: convs, Open: &conv}})
+	data := appPage{Conversations: convs, Open: &conv}
+	u.clinicianBar(r.Context(), v, &data, "/app/c/"+conv.ID)
+	u.render(w, r, http.StatusOK, "app", page{Title: conv.Title, Section: "app", Data: data})
 }
 
 func (u *UI) appNew(w http.ResponseWriter, r *http.Request) {

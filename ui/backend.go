@@ -28,6 +28,7 @@ type Clinician interface {
 	// Subscribe streams the viewer's live events until ctx ends or the
 	// session does; the channel is closed then.
 	Subscribe(ctx context.Context, v Viewer) <-chan Event
+	Alerting
 }
 
 // Admin is what the admin console needs. Auditors reach only the reads.
@@ -47,6 +48,7 @@ type Admin interface {
 	// durations; "" = back to the config file's value).
 	SaveSettings(ctx context.Context, v Viewer, retention, criticalRepeat string) error
 	Backup(ctx context.Context, v Viewer, w io.Writer) error
+	OnCallAdmin
 }
 
 // Viewer is the signed-in person a request acts as.
@@ -133,7 +135,7 @@ type Person struct {
 
 // Event is one live update for a browser.
 type Event struct {
-	Type string // "message", "receipt"
+	Type string // "message", "receipt", "alert"
 	Data any
 }
 
@@ -180,22 +182,6 @@ type Enrolled struct {
 	Secret   string
 	QRSVG    string // the credentials as a QR code, an SVG document
 	QRModule int
-}
-
-// RolesPage is the roles page. The on-call release fills Schedules,
-// OnCallNow and Gaps through the same Backend method.
-type RolesPage struct {
-	Roles     []RoleItem
-	Groups    []RoleItem
-	Schedules bool // on-call schedules exist in this build
-}
-
-// RoleItem is one role or group.
-type RoleItem struct {
-	Name    string
-	Members []string
-	OnCall  string // who covers the role now ("" when unknown)
-	Source  string
 }
 
 // AuditFilter selects audit events.

@@ -16,7 +16,7 @@ import (
 	"github.com/wardline/wardline/directory"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/parts/*.html
 var templateFS embed.FS
 
 //go:embed static
@@ -64,8 +64,15 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("15:04")
 	},
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"bytes": humanBytes,
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"day": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("Mon 02 Jan 15:04")
+	},
+	"bytes":    humanBytes,
+	"statuses": func() any { return Statuses },
 	"days": func(t time.Time) int {
 		return int(time.Until(t).Hours() / 24)
 	},
@@ -88,7 +95,7 @@ func parsePages() (map[string]*template.Template, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("ui: template %s: %w", base, err)
 		}
@@ -155,11 +162,19 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 // text from the query string).
 func flashText(code string) string {
 	return map[string]string{
-		"disabled": "The user is disabled; their devices are revoked and their sessions ended.",
-		"enabled":  "The user is enabled again.",
-		"revoked":  "The device is revoked.",
-		"wiped":    "The device is revoked and told to erase its data.",
-		"saved":    "Settings saved; they are in force now.",
+		"disabled":        "The user is disabled; their devices are revoked and their sessions ended.",
+		"enabled":         "The user is enabled again.",
+		"revoked":         "The device is revoked.",
+		"wiped":           "The device is revoked and told to erase its data.",
+		"saved":           "Settings saved; they are in force now.",
+		"alert-accept":    "You accepted the alert; everyone it reached sees that you have it.",
+		"alert-decline":   "You declined the alert; it goes on to the next person.",
+		"status":          "Your status is set.",
+		"shift-added":     "The shift is added; messages to the role follow it now.",
+		"shift-removed":   "The shift is removed.",
+		"policy-attached": "The policy is attached to the role.",
+		"policy-detached": "The role has no escalation policy now.",
+		"policy-saved":    "The policy is saved.",
 	}[code]
 }
 

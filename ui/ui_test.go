@@ -21,15 +21,18 @@ func TestEveryTemplateRenders(t *testing.T) {
 	v := Viewer{Session: directory.WebSession{Login: "jdoe", Name: x, Rights: []directory.Right{directory.RightAdmin, directory.RightClinician}, CSRF: "tok"}}
 	conv := ConversationPage{ID: "c1", Title: x, Members: []Person{{Name: x}}, Messages: []MessageItem{{ID: "m1", FromName: x, Body: x, Priority: "urgent", Patient: x, Mine: true, States: []StateItem{{User: x, State: "read"}}}}}
 	data := map[string]any{
-		"app":       appPage{Conversations: []ConversationItem{{ID: "c1", Title: x, Preview: x, Unread: 2}}, Open: &conv},
+		"app": appPage{Conversations: []ConversationItem{{ID: "c1", Title: x, Preview: x, Unread: 2}}, Open: &conv, Path: x,
+			Alerts: []AlertItem{{ID: x, Kind: x, Priority: "critical", Text: x, Patient: x, State: "exhausted", Declined: true, Open: true}}, Status: StatusItem{Status: "dnd", ForwardTo: x}},
 		"compose":   appPage{ComposeTo: x, ComposeKind: "user", Error: x},
 		"dashboard": Dashboard{Ready: true, Version: x, Certificates: []CertItem{{Name: x, NotAfter: time.Now()}}},
 		"users": struct {
 			Users []directory.User
 			Q     string
 		}{[]directory.User{{Login: "a", Name: x, Enabled: true, Source: directory.SourceLocal}}, x},
-		"devices":  devicesPage{Devices: []DeviceItem{{ID: "d1", Name: x}}, Enrolled: &Enrolled{ID: "d1", Secret: x, QRSVG: "<svg></svg>"}},
-		"roles":    RolesPage{Roles: []RoleItem{{Name: x, Members: []string{x}}}, Schedules: true},
+		"devices": devicesPage{Devices: []DeviceItem{{ID: "d1", Name: x}}, Enrolled: &Enrolled{ID: "d1", Secret: x, QRSVG: "<svg></svg>"}},
+		"roles": rolesPageData{RolesPage: RolesPage{Roles: []RoleItem{{Name: x, Members: []string{x}, OnCall: x, Source: "fallback", Status: x, Policy: x,
+			Next: &ShiftItem{User: x, Start: time.Now()}, Shifts: []ShiftItem{{ID: x, User: x, Kind: "override"}}, Gaps: []GapItem{{Fallback: true}}}},
+			Policies: []PolicyItem{{Name: x, Steps: []string{x}, Attached: []string{x}}}, Schedules: true}, CanEdit: true, Error: x},
 		"audit":    auditPage{Events: []audit.Event{{Seq: 1, Actor: x, Action: x, Objects: []string{x}, Reason: x}}, Filter: AuditFilter{Actor: x, Limit: 10}, Verify: &VerifyResult{Error: x}},
 		"settings": settingsPage{Settings: Settings{ConfigFile: x, EntityID: x, SAML: true, SetRetention: x}, Error: x},
 		"login":    struct{ IdPName string }{x},

@@ -96,6 +96,42 @@
     if (a) { var p = a.querySelector(".conv-preview"); if (p) p.textContent = m.body; }
   }
 
+  // An alert that reached the user, or changed: shown with Accept and
+  // Decline while it is open, removed once someone accepted it or it closed.
+  var alerts = document.getElementById("alerts");
+  function showAlert(a) {
+    if (!alerts) return;
+    var old = alerts.querySelector('[data-alert="' + CSS.escape(a.id) + '"]');
+    if (!a.open) {
+      if (old) old.remove();
+      alerts.hidden = !alerts.querySelector(".alert");
+      return;
+    }
+    var card = el("article", "alert prio-" + a.priority);
+    card.setAttribute("data-alert", a.id); card.setAttribute("role", "alert");
+    var main = el("div", "alert-main"), head = el("div", "alert-head");
+    head.appendChild(el("span", "badge badge-" + a.priority, a.priority)); head.appendChild(document.createTextNode(" "));
+    head.appendChild(el("span", "alert-kind", a.kind)); head.appendChild(document.createTextNode(" "));
+    var t = el("time", "", clock(a.at)); t.setAttribute("datetime", a.at); head.appendChild(t);
+    if (a.state === "exhausted") head.appendChild(el("span", "alert-note", "nobody accepted yet"));
+    if (a.declined) head.appendChild(el("span", "alert-note", "you declined"));
+    main.appendChild(head);
+    main.appendChild(el("p", "alert-text", a.text));
+    if (a.patient) main.appendChild(el("p", "alert-patient", a.patient));
+    card.appendChild(main);
+    var f = el("form", "alert-actions");
+    f.method = "post"; f.action = "/app/alerts/" + encodeURIComponent(a.id);
+    [["csrf", csrf], ["back", alerts.getAttribute("data-back") || "/app/"]].forEach(function (kv) {
+      var i = el("input"); i.type = "hidden"; i.name = kv[0]; i.value = kv[1]; f.appendChild(i);
+    });
+    [["accept", "Accept", "btn btn-primary"], ["decline", "Decline", "btn"]].forEach(function (b) {
+      var btn = el("button", b[2], b[1]); btn.type = "submit"; btn.name = "response"; btn.value = b[0]; f.appendChild(btn);
+    });
+    card.appendChild(f);
+    if (old) alerts.replaceChild(card, old); else alerts.insertBefore(card, alerts.firstChild);
+    alerts.hidden = false;
+  }
+
   if (body.classList.contains("section-app") && window.EventSource) {
     var es = new EventSource("/api/v1/events");
     es.addEventListener("message", function (e) {
@@ -119,6 +155,7 @@
       li.className = "state state-" + r.state;
       li.querySelector(".state-value").textContent = r.state;
     });
+    es.addEventListener("alert", function (e) { showAlert(JSON.parse(e.data)); });
     es.addEventListener("signedout", function () { es.close(); window.location.assign("/login"); });
   }
 
