@@ -73,5 +73,8 @@ type Conversation struct {
 	ID      string           `json:"id"`
 	Kind    ConversationKind `json:"kind"`
 	Members []string         `json:"members"` // logins, sorted
+	// Joined are the logins an escalation step added (sorted): they stay
+	// members when the addressed membership changes (a group's members).
+	Joined []string `json:"joined,omitempty"`
 	Created time.Time        `json:"created"`
 }

@@ -166,23 +166,11 @@ func (c *EscalateStep) addRecipients(tx *Txn, id string) error {
 		if login == m.From || slices.Contains(m.Recipients, login) {
 			continue
 		}
-		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority, Conv: m.Conversation}); err != nil {
-			return err
-		}
 		if err := joinConversation(tx, m, login); err != nil {
 			return err
 		}
-		c.Unread[login] = addUnread(tx, login, 1)
-		if m.Priority == messaging.Critical {
-			tx.Set(criticalKey(login, m.ID), nil)
-		}
-		devs, err := userDevices(tx, login)
-		if err != nil {
+		if err := queueForRecipient(tx, m, m.Conversation, login, c.Unread, &c.Deliveries); err != nil {
 			return err
-		}
-		for _, dev := range devs {
-			tx.Set(queueMsgKey(dev, m.ID), nil)
-			c.Deliveries = append(c.Deliveries, Delivery{Device: dev, User: login})
 		}
 		m.Recipients = append(m.Recipients, login)
 	}

@@ -217,23 +217,33 @@ func (c *SendMessage) Apply(tx *Txn) error {
 	}
 	c.Unread = map[string]int64{}
 	for _, login := range m.Recipients {
-		if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority, Conv: conv.ID}); err != nil {
+		if err := queueForRecipient(tx, m, conv.ID, login, c.Unread, &c.Deliveries); err != nil {
 			return err
-		}
-		c.Unread[login] = addUnread(tx, login, 1)
-		if m.Priority == messaging.Critical {
-			tx.Set(criticalKey(login, m.ID), nil)
-		}
-		devs, err := userDevices(tx, login)
-		if err != nil {
-			return err
-		}
-		for _, dev := range devs {
-			tx.Set(queueMsgKey(dev, m.ID), nil)
-			c.Deliveries = append(c.Deliveries, Delivery{Device: dev, User: login})
 		}
 	}
 	c.Result = m
+	return nil
+}
+
+// queueForRecipient records login as a recipient of m: its delivery state
+// (queued), one more unread, the critical index, and a queue entry for
+// each of its devices, which it appends to deliveries.
+func queueForRecipient(tx *Txn, m messaging.Message, conv, login string, unread map[string]int64, deliveries *[]Delivery) error {
+	if err := putJSON(tx, recipientKey(m.ID, login), recipientState{State: messaging.Queued, From: m.From, Priority: m.Priority, Conv: conv}); err != nil {
+		return err
+	}
+	unread[login] = addUnread(tx, login, 1)
+	if m.Priority == messaging.Critical {
+		tx.Set(criticalKey(login, m.ID), nil)
+	}
+	devs, err := userDevices(tx, login)
+	if err != nil {
+		return err
+	}
+	for _, dev := range devs {
+		tx.Set(queueMsgKey(dev, m.ID), nil)
+		*deliveries = append(*deliveries, Delivery{Device: dev, User: login})
+	}
 	return nil
 }
 
@@ -279,13 +289,12 @@ func (c *SendMessage) conversation(tx *Txn, m *messaging.Message) (messaging.Con
 	members = slices.Compact(members)
 	if indexKey != nil {
 		if id, err := tx.Get(indexKey); err == nil {
-			if kind == messaging.Direct { // its two members never change: no need to read it
-				return messaging.Conversation{ID: string(id), Kind: kind, Members: members}, nil
-			}
 			conv, err := getConversation(tx, string(id))
 			if err != nil {
 				return messaging.Conversation{}, err
 			}
+			// People an escalation step added stay members.
+			members = slices.Compact(slices.Sorted(slices.Values(append(members, conv.Joined...))))
 			if !slices.Equal(conv.Members, members) { // a group's membership changed
 				conv.Members = members
 				if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {

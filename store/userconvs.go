@@ -57,6 +57,8 @@ func joinConversation(tx *Txn, m messaging.Message, login string) error {
 	if !slices.Contains(conv.Members, login) {
 		conv.Members = append(conv.Members, login)
 		slices.Sort(conv.Members)
+		conv.Joined = append(conv.Joined, login)
+		slices.Sort(conv.Joined)
 		if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {
 			return err
 		}
