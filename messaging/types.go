@@ -75,6 +75,6 @@ type Conversation struct {
 	Members []string         `json:"members"` // logins, sorted
 	// Joined are the logins an escalation step added (sorted): they stay
 	// members when the addressed membership changes (a group's members).
-	Joined []string `json:"joined,omitempty"`
-	Created time.Time        `json:"created"`
+	Joined  []string  `json:"joined,omitempty"`
+	Created time.Time `json:"created"`
 }
