@@ -103,7 +103,7 @@ func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
 	}
 	by := audit.Actor{User: d.user, Device: d.id, Source: p.Remote}
 	if d.user == "" {
-		by.User = a.sessions.user(d.id) // who signed in on this shared device
+		by.User = a.sessions.user(d.id, a.now()) // who signed in on this shared device
 	}
 	switch p.Kind {
 	case "send":
