@@ -82,9 +82,13 @@ func (a *deviceAPI) Online(dev string) {
 	if err != nil || !d.active {
 		return
 	}
-	a.out.online(dev, d.user)
+	user := d.user
+	if user == "" {
+		user = a.sessions.user(dev, a.now()) // the alerts of who signed in on a shared device
+	}
+	a.out.online(dev, user)
 	if a.esc != nil {
-		a.esc.online(dev, d.user)
+		a.esc.online(dev, user)
 	}
 }
 

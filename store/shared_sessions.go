@@ -75,7 +75,9 @@ func (c *SignInShared) Apply(tx *Txn) error {
 		if err := endSharedSession(tx, old); err != nil {
 			return err
 		}
-		tx.Audit(c.By.Event("session.signout", "device:"+d.ID, "user:"+old.User))
+		ev := c.By.Event("session.signout", "device:"+d.ID, "user:"+old.User)
+		ev.Reason = "replaced"
+		tx.Audit(ev)
 		c.Replaced = old.User
 	}
 	ids, err := userDevices(tx, u.Login)
