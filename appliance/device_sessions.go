@@ -255,17 +255,29 @@ func (a *deviceAPI) signin(ctx context.Context, dev string, shared bool, by audi
 	if !shared {
 		return fail(messaging.CodeForbidden, "sign-in is for shared devices; this device is personal", "personal device")
 	}
-	if req.PIN != "" {
-		return fail(messaging.CodeForbidden, "PIN sign-in is not enabled on this appliance; use the AD password", "pin")
-	}
+	// Wrong passwords count per login and device; wrong PINs per login on
+	// all devices together, since a PIN is short.
 	key := req.Login + "\x00" + dev
+	if req.PIN != "" {
+		key = "pin\x00" + req.Login
+	}
 	now := a.now()
 	if a.sessions.throttled(key, now) {
 		return fail(messaging.CodeRateLimited, "too many failed sign-ins; wait 15 minutes", "throttled")
 	}
 	ctx, cancel := context.WithTimeout(ctx, signinTimeout)
 	defer cancel()
-	u, err := checkPassword(ctx, a.index, a.passwords, req.Login, req.Password)
+	var u directory.User
+	var err error
+	if req.PIN != "" {
+		u, err = a.pinUser(ctx, req.Login, req.PIN)
+		if errors.Is(err, ErrWrongPassword) {
+			a.sessions.failed(key, now)
+			return fail(messaging.CodeForbidden, "wrong login or PIN", "bad pin")
+		}
+	} else {
+		u, err = checkPassword(ctx, a.index, a.passwords, req.Login, req.Password)
+	}
 	switch {
 	case errors.Is(err, ErrNoDirectoryPassword):
 		a.sessions.failed(key, now)

@@ -277,6 +277,9 @@ func (a *deviceAPI) req(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 		acc, _ := a.access.get(p.DeviceID)
 		shared := acc.user == ""
 		go func() { answer(a.signin(context.Background(), p.DeviceID, shared, by, req)) }()
+	case messaging.OpPINSet:
+		acc, _ := a.access.get(p.DeviceID)
+		go func() { answer(a.setPIN(context.Background(), p.DeviceID, acc.user == "", by, req)) }()
 	case messaging.OpSessionSignout:
 		go func() { answer(a.signout(context.Background(), p.DeviceID, by)) }()
 	default:
