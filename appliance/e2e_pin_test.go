@@ -2,6 +2,7 @@ package appliance_test
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -81,17 +82,43 @@ func TestSharedDevicePINSignin(t *testing.T) {
 		t.Fatalf("after five wrong PINs: %s", r.Payload)
 	}
 
+	// An administrator sets carol's PIN with `wardline user pin` from stdin.
+	a.CLI("user", "add", "carol", "--name", "Carol C")
+	pinCLI := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(a.CLIBin, append(append([]string{"user", "pin"}, args...), "--data", a.Data)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := pinCLI("12\n", "carol"); err == nil {
+		t.Fatalf("user pin took a 2-digit PIN: %s", out)
+	}
+	if out, err := pinCLI("7351904\n", "carol"); err != nil {
+		t.Fatalf("user pin: %v %s", err, out)
+	}
+	req(shared, map[string]string{"ref": "s4", "op": "session.signin", "login": "carol", "pin": "7351904"})
+	if r := shared.Expect("reply", wait); r.Fields["result"] == nil {
+		t.Fatalf("PIN sign-in as carol: %s", r.Payload)
+	}
+	if out, err := pinCLI("", "carol", "--remove"); err != nil {
+		t.Fatalf("user pin --remove: %v %s", err, out)
+	}
+	req(shared, map[string]string{"ref": "s5", "op": "session.signin", "login": "carol", "pin": "7351904"})
+	if r := shared.Expect("reply", wait); r.Fields["error"] == nil {
+		t.Fatalf("a removed PIN signed in: %s", r.Payload)
+	}
+
 	// The audit trail has the PIN change and the sign-ins, never the PIN.
 	trail, errOut, code := a.CLI("audit", "export")
 	if code != 0 {
 		t.Fatalf("audit export: %s", errOut)
 	}
-	for _, want := range []string{"user.pin.set", "session.signin", "bad pin", "throttled"} {
+	for _, want := range []string{"user.pin.set", "user.pin.remove", "session.signin", "bad pin", "throttled"} {
 		if !strings.Contains(trail, want) {
 			t.Errorf("audit trail lacks %q", want)
 		}
 	}
-	if strings.Contains(trail, "482913") || strings.Contains(a.Stderr(), "482913") {
+	if strings.Contains(trail, "482913") || strings.Contains(a.Stderr(), "482913") || strings.Contains(trail, "7351904") {
 		t.Fatal("the PIN is in the audit trail or the log")
 	}
 }
