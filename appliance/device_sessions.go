@@ -42,7 +42,7 @@ const (
 type sharedSessions struct {
 	mu       sync.Mutex
 	byDevice map[string]*sharedSession
-	failures map[string][]time.Time // login + "\x00" + device -> recent failures
+	failures map[string][]time.Time // login + "\x00" + device (passwords) or "pin\x00" + login -> recent failures
 }
 
 // sharedSession is one signed-in shared device.
@@ -53,12 +53,13 @@ type sharedSession struct {
 }
 
 // user returns who is signed in on a shared device, and counts the call
-// as the device's activity.
+// as the device's activity. A session past its absolute end acts for no
+// one, even before the sweep signs it out.
 func (s *sharedSessions) user(dev string, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := s.byDevice[dev]
-	if ss == nil {
+	if ss == nil || !now.Before(ss.expires) {
 		return ""
 	}
 	ss.lastSeen = now
