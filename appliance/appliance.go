@@ -82,6 +82,10 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if err := a.startDirectory(ctx); err != nil {
 		return err
 	}
+	if err := a.api.loadSessions(ctx); err != nil {
+		return err
+	}
+	a.OnUserDisabled(func(_ context.Context, login string) { a.api.endSessions(login) })
 	if err := a.loadSettings(); err != nil {
 		return err
 	}
@@ -127,6 +131,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 		run("directory sync", func() error { return a.dir.Run(runCtx) })
 	}
 	run("web sessions", func() error { return a.web.runPurge(runCtx) })
+	run("shared-device sessions", func() error { return a.api.runSessionExpiry(runCtx) })
 
 	select {
 	case <-a.broker.Ready():

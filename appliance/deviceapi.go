@@ -82,9 +82,13 @@ func (a *deviceAPI) Online(dev string) {
 	if err != nil || !d.active {
 		return
 	}
-	a.out.online(dev, d.user)
+	user := d.user
+	if user == "" {
+		user = a.sessions.user(dev, a.now()) // the alerts of who signed in on a shared device
+	}
+	a.out.online(dev, user)
 	if a.esc != nil {
-		a.esc.online(dev, d.user)
+		a.esc.online(dev, user)
 	}
 }
 
@@ -103,7 +107,7 @@ func (a *deviceAPI) Publish(p broker.Inbound, done func(broker.Ack)) {
 	}
 	by := audit.Actor{User: d.user, Device: d.id, Source: p.Remote}
 	if d.user == "" {
-		by.User = a.sessions.user(d.id) // who signed in on this shared device
+		by.User = a.sessions.user(d.id, a.now()) // who signed in on this shared device
 	}
 	switch p.Kind {
 	case "send":
@@ -253,6 +257,9 @@ func (a *deviceAPI) req(p broker.Inbound, by audit.Actor, done func(broker.Ack))
 		acc, _ := a.access.get(p.DeviceID)
 		shared := acc.user == ""
 		go func() { answer(a.signin(context.Background(), p.DeviceID, shared, by, req)) }()
+	case messaging.OpPINSet:
+		acc, _ := a.access.get(p.DeviceID)
+		go func() { answer(a.setPIN(context.Background(), p.DeviceID, acc.user == "", by, req)) }()
 	case messaging.OpSessionSignout:
 		go func() { answer(a.signout(context.Background(), p.DeviceID, by)) }()
 	default:

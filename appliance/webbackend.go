@@ -323,6 +323,7 @@ func (b *webBackend) SetUserEnabled(ctx context.Context, v ui.Viewer, login stri
 		b.a.api.out.wipe(ctx, id)
 	}
 	if !enabled {
+		b.a.api.endSessions(login) // the store signed the user out of shared devices
 		return endUserWebSessions(ctx, b.a.store, v.Actor(), login, "user disabled")
 	}
 	return nil

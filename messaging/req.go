@@ -36,7 +36,7 @@ type Req struct {
 	Before       string // history: only messages older than this message id; may be empty
 	Limit        int    // history: 1..MaxHistoryLimit
 	Login        string // session.signin: normalized login
-	PIN          string // session.signin: exactly one of PIN and Password
+	PIN          string // session.signin: exactly one of PIN and Password; pin.set: the new PIN or ""
 	Password     string
 	ID           string // message.recall: the message id
 	Status       string // status.set: available, busy, dnd or off_shift
@@ -97,6 +97,8 @@ func DecodeReq(payload []byte) (Req, *Error) {
 		e = r.decodeRecall(o)
 	case OpStatusSet, OpStatusGet:
 		e = r.decodeStatus(o)
+	case OpPINSet:
+		e = r.decodePINSet(o)
 	default:
 		if opLike(op) {
 			return Req{}, Errorf(CodeInvalid, "unknown op %q", op)

@@ -13,6 +13,14 @@ var reqCases = []struct {
 	want    Req
 }{
 	{"search", `{"ref":"r-1","op":"directory.search","q":"  cardio "}`, "", Req{Ref: "r-1", Op: OpDirectorySearch, Q: "cardio"}},
+	{"pin set", `{"ref":"p1","op":"pin.set","pin":"482913"}`, "", Req{Ref: "p1", Op: OpPINSet, PIN: "482913"}},
+	{"pin remove", `{"op":"pin.set","pin":""}`, "", Req{Op: OpPINSet}},
+	{"pin missing", `{"op":"pin.set"}`, CodeInvalid, Req{}},
+	{"pin short", `{"op":"pin.set","pin":"12345"}`, CodeInvalid, Req{}},
+	{"pin long", `{"op":"pin.set","pin":"1234567890123"}`, CodeInvalid, Req{}},
+	{"pin letters", `{"op":"pin.set","pin":"12345a"}`, CodeInvalid, Req{}},
+	{"pin unicode digits", `{"op":"pin.set","pin":"١٢٣٤٥٦"}`, CodeInvalid, Req{}},
+	{"pin number", `{"op":"pin.set","pin":123456}`, CodeInvalid, Req{}},
 	{"status set", `{"op":"status.set","status":"dnd","forward_to":"Dr.Kim"}`, "", Req{Op: OpStatusSet, Status: StatusDND, ForwardTo: "dr.kim"}},
 	{"status set plain", `{"op":"status.set","status":"available"}`, "", Req{Op: OpStatusSet, Status: StatusAvailable}},
 	{"status set unknown", `{"op":"status.set","status":"asleep"}`, CodeInvalid, Req{}},
@@ -136,6 +144,10 @@ func FuzzDecodeReq(f *testing.F) {
 				t.Fatalf("bad signin passed")
 			}
 		case OpSessionSignout:
+		case OpPINSet:
+			if r.PIN != "" && !ValidPIN(r.PIN) {
+				t.Fatalf("bad pin passed")
+			}
 		case OpStatusSet:
 			switch r.Status {
 			case StatusAvailable, StatusBusy, StatusDND, StatusOffShift:

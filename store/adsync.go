@@ -41,6 +41,7 @@ type SyncDirectory struct {
 	Revoked   []string // device ids
 	Disabled  []string // logins disabled by this command
 	Conflicts []string // logins or group names held by local users or groups
+	SignedOut []string // shared devices whose disabled user was signed out
 }
 
 // Event implements Command.
@@ -52,7 +53,7 @@ func (c *SyncDirectory) Event() audit.Event {
 
 // Apply implements Command.
 func (c *SyncDirectory) Apply(tx *Txn) error {
-	c.Revoked, c.Disabled, c.Conflicts = nil, nil, nil
+	c.Revoked, c.Disabled, c.Conflicts, c.SignedOut = nil, nil, nil, nil
 	for _, ch := range c.Users {
 		if err := c.applyUser(tx, ch); err != nil {
 			return err
@@ -113,11 +114,12 @@ func (c *SyncDirectory) applyUser(tx *Txn, ch directory.UserChange) error {
 	ev.Reason = u.Disabled
 	tx.Audit(ev)
 	if exists && old.Enabled && !u.Enabled {
-		revoked, err := revokeUserDevices(tx, c.By, u.Login)
+		revoked, signedOut, err := revokeUserDevices(tx, c.By, u.Login)
 		if err != nil {
 			return err
 		}
 		c.Revoked = append(c.Revoked, revoked...)
+		c.SignedOut = append(c.SignedOut, signedOut...)
 		c.Disabled = append(c.Disabled, u.Login)
 	}
 	return putUser(tx, u)

@@ -213,9 +213,20 @@ func (c RevokeDevice) Apply(tx *Txn) error {
 	return revokeDevice(tx, d)
 }
 
-// revokeDevice marks d revoked and drops what was queued for it.
+// revokeDevice marks d revoked and drops what was queued for it; a shared
+// device's user is signed out of it.
 func revokeDevice(tx *Txn, d Device) error {
 	d.Revoked = tx.Now()
+	if s, ok, err := getSharedSession(tx, d.ID); err != nil {
+		return err
+	} else if ok {
+		if err := endSharedSession(tx, s); err != nil {
+			return err
+		}
+		ev := audit.System.Event("session.signout", "device:"+d.ID, "user:"+s.User)
+		ev.Reason = "device revoked"
+		tx.Audit(ev)
+	}
 	if d.User != "" {
 		ids, err := userDevices(tx, d.User)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/wardline/wardline/audit"
 	"github.com/wardline/wardline/directory"
@@ -71,6 +72,9 @@ type SetUserEnabled struct {
 	Login   string
 	Enabled bool
 	Revoked []string // set by Apply
+	// SignedOut is set by Apply: the shared devices the user was signed
+	// in on, now signed out (the appliance tells them in/cmd signout).
+	SignedOut []string
 }
 
 // Event implements Command.
@@ -84,7 +88,7 @@ func (c *SetUserEnabled) Event() audit.Event {
 
 // Apply implements Command.
 func (c *SetUserEnabled) Apply(tx *Txn) error {
-	c.Revoked = nil
+	c.Revoked, c.SignedOut = nil, nil
 	u, err := getUser(tx, c.Login)
 	if err != nil {
 		return err
@@ -97,7 +101,7 @@ func (c *SetUserEnabled) Apply(tx *Txn) error {
 	}
 	u.Enabled, u.Updated = c.Enabled, tx.Now()
 	if !c.Enabled {
-		if c.Revoked, err = revokeUserDevices(tx, c.By, u.Login); err != nil {
+		if c.Revoked, c.SignedOut, err = revokeUserDevices(tx, c.By, u.Login); err != nil {
 			return err
 		}
 	}
@@ -106,24 +110,30 @@ func (c *SetUserEnabled) Apply(tx *Txn) error {
 
 // revokeUserDevices revokes every active device of a user, audits each,
 // and returns their ids.
-func revokeUserDevices(tx *Txn, by audit.Actor, login string) ([]string, error) {
+func revokeUserDevices(tx *Txn, by audit.Actor, login string) (revoked, signedOut []string, err error) {
 	ids, err := userDevices(tx, login)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var revoked []string
+	// Shared devices the user is signed in on are signed out, not revoked.
+	if signedOut, err = endUserSharedSessions(tx, by, login, ids); err != nil {
+		return nil, nil, err
+	}
 	for _, id := range ids {
+		if slices.Contains(signedOut, id) {
+			continue
+		}
 		d, err := getDevice(tx, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := revokeDevice(tx, d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tx.Audit(by.Event("device.revoke", "device:"+id, "user:"+login))
 		revoked = append(revoked, id)
 	}
-	return revoked, nil
+	return revoked, signedOut, nil
 }
 
 // Users returns every user in login order.
