@@ -207,8 +207,8 @@ func (p *pipeline) take(r *request) {
 	p.acquire()
 	if p.cur == nil {
 		if err := p.s.checkSpace(); err != nil {
+			p.s.stats.refused.Add(1) // before the answer, so a caller sees it counted
 			r.answer(err)
-			p.s.stats.refused.Add(1)
 			return
 		}
 	}
