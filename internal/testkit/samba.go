@@ -42,6 +42,11 @@ var (
 	sambaDC   *Samba
 	sambaErr  error
 	sambaLk   *os.File
+	// sambaUsers names the tests that have used the DC.
+	sambaUsers struct {
+		sync.Mutex
+		seen map[string]bool
+	}
 )
 
 // SambaDC returns the process's DC, provisioning it on first use. A
@@ -49,6 +54,20 @@ var (
 func SambaDC(t testing.TB) *Samba {
 	t.Helper()
 	sambaOnce.Do(func() { sambaDC, sambaErr = startSamba() })
+	sambaUsers.Lock()
+	again := sambaUsers.seen[t.Name()]
+	if sambaUsers.seen == nil {
+		sambaUsers.seen = map[string]bool{}
+	}
+	sambaUsers.seen[t.Name()] = true
+	if again && sambaErr == nil {
+		// The same test again in this process (go test -count=N): its
+		// users and OUs are already there, so it gets a fresh DC.
+		StopSamba()
+		sambaDC, sambaErr = startSamba()
+		sambaUsers.seen = map[string]bool{t.Name(): true}
+	}
+	sambaUsers.Unlock()
 	if sambaErr != nil {
 		t.Fatalf("Samba AD DC: %v", sambaErr)
 	}
