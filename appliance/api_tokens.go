@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func stamp(t time.Time, none string) string {
 
 func defineTokenRevoke(*flag.FlagSet) func(*cli, []string) error {
 	return func(c *cli, args []string) error {
-		if err := c.call(true, "POST", "/v1/tokens/"+args[0]+"/revoke", nil, nil); err != nil {
+		if err := c.call(true, "POST", "/v1/tokens/"+url.PathEscape(args[0])+"/revoke", nil, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Token %s revoked.\n", args[0])
@@ -219,8 +220,11 @@ func (a *adminAPI) addToken(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if stored, err := a.store.APITokenByHash(t.Hash); err == nil {
+		t = stored // with the time the store recorded
+	}
 	out := toTokenInfo(t)
-	out.Created, out.Token = time.Now().UTC().Truncate(time.Second), tok
+	out.Token = tok
 	writeJSON(w, http.StatusCreated, out)
 }
 
