@@ -65,6 +65,7 @@ func (a *adminAPI) handler() http.Handler {
 	mux.HandleFunc("GET /v1/directory/search", a.directorySearch)
 	mux.HandleFunc("POST /v1/admins", a.addAdmin)
 	mux.HandleFunc("POST /v1/users/{login}/pin", a.setUserPIN)
+	a.tokenRoutes(mux)
 	// Profiles for support engineers, on the owner-only admin socket alone.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

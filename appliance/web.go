@@ -249,7 +249,7 @@ func (w *web) browser() http.Handler {
 	return mux
 }
 
-func (w *web) api() http.Handler { return w.authenticatedAPI(w.ui.APIHandler()) }
+func (w *web) api() http.Handler { return w.authenticatedAPI(w.apiRoutes(w.ui.APIHandler())) }
 
 // clientIP is the request's source address without the port.
 func clientIP(r *http.Request) string {
@@ -310,8 +310,19 @@ func (w *web) authenticated(next http.Handler) http.Handler {
 
 // authenticatedAPI is authenticated for /api/v1/: 401 JSON when not
 // signed in; a change needs the X-CSRF-Token header and the same origin.
+// A request with an Authorization header is an API token's alone
+// (tokenViewer): its cookies are dropped and CSRF does not apply.
 func (w *web) authenticatedAPI(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			v, ok := w.tokenViewer(rw, r)
+			if !ok {
+				return
+			}
+			r.Header.Del("Cookie")
+			next.ServeHTTP(rw, r.WithContext(ui.WithViewer(r.Context(), v)))
+			return
+		}
 		v, ok := w.viewer(r, r.URL.Path != "/api/v1/events")
 		if !ok {
 			ui.APIError(rw, http.StatusUnauthorized, "unauthenticated", "sign in first")
