@@ -78,8 +78,11 @@ func Resolve(to []Address, sender string, dir Directory) (recipients []string, r
 			}
 			// Forwarded by the user's status (the appliance sets RoutedTo):
 			// the colleague, who must be enabled and not the sender, gets it.
-			if fwd, ok := enabled(a.RoutedTo); ok && a.RoutedTo != "" && fwd != sender && fwd != login {
-				r.RoutedTo, login = fwd, fwd
+			// RoutedTo is tested first: looking "" up costs the store a miss.
+			if a.RoutedTo != "" {
+				if fwd, ok := enabled(a.RoutedTo); ok && fwd != sender && fwd != login {
+					r.RoutedTo, login = fwd, fwd
+				}
 			}
 			if e := add(login); e != nil {
 				return nil, nil, e

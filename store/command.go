@@ -72,14 +72,24 @@ func (t *Txn) pendingWrite(key string, own bool) (*write, bool) {
 
 // Get returns a copy of the value stored under key, or ErrNotFound.
 func (t *Txn) Get(key []byte) ([]byte, error) {
+	v, err := t.peek(key)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(v), nil
+}
+
+// peek is Get without the copy: the caller must not change or keep the
+// value (pending and cached values are shared).
+func (t *Txn) peek(key []byte) ([]byte, error) {
 	if w, ok := t.pendingWrite(string(key), true); ok {
 		if w.del {
 			return nil, ErrNotFound
 		}
-		return bytes.Clone(w.val), nil
+		return w.val, nil
 	}
 	if v, ok := t.cache.get(string(key)); ok {
-		return bytes.Clone(v), nil
+		return v, nil
 	}
 	v, err := getValue(t.p.snap, key)
 	if err == nil {

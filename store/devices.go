@@ -87,15 +87,11 @@ func putDevice(tx *Txn, d Device) error {
 // userDevices lists the ids of a user's devices that are not revoked, in
 // enrolment order.
 func userDevices(r getter, login string) ([]string, error) {
-	b, err := r.Get(userDevicesKey(login))
+	ids, err := getDecoded(r, userDevicesKey(login), slices.Clone[[]string])
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	return ids, json.Unmarshal(b, &ids)
+	return ids, err
 }
 
 func setUserDevices(tx *Txn, login string, ids []string) error {

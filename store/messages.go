@@ -323,12 +323,18 @@ func keepAddressed(addressed, resolved []messaging.Address) []messaging.Address 
 }
 
 func getConversation(r getter, id string) (messaging.Conversation, error) {
-	b, err := r.Get([]byte(prefixConv + id))
+	c, err := getDecoded(r, []byte(prefixConv+id), cloneConversation)
 	if err != nil {
 		return messaging.Conversation{}, fmt.Errorf("conversation %s: %w", id, err)
 	}
-	var c messaging.Conversation
-	return c, json.Unmarshal(b, &c)
+	return c, nil
+}
+
+// cloneConversation copies a conversation so that the copy shares no slice
+// with c.
+func cloneConversation(c messaging.Conversation) messaging.Conversation {
+	c.Members, c.Joined = slices.Clone(c.Members), slices.Clone(c.Joined)
+	return c
 }
 
 // AckMessage records a device's ack of a message: delivered (the device

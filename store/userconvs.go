@@ -85,9 +85,9 @@ func unindexUnread(tx *Txn, login, conv string) error {
 }
 
 func readUserConv(tx *Txn, login, conv string) userConv {
-	var uc userConv
-	if b, err := tx.Get(userConvKey(login, conv)); err == nil {
-		_ = json.Unmarshal(b, &uc)
+	uc, err := getDecoded(tx, userConvKey(login, conv), func(uc userConv) userConv { return uc })
+	if err != nil {
+		return userConv{}
 	}
 	return uc
 }

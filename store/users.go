@@ -16,18 +16,20 @@ func userKey(login string) []byte { return []byte(prefixUser + login) }
 
 // getUser reads a user inside a command.
 func getUser(tx *Txn, login string) (directory.User, error) {
-	b, err := tx.Get(userKey(login))
+	u, err := getDecoded(tx, userKey(login), cloneUser)
 	if errors.Is(err, ErrNotFound) {
 		return directory.User{}, fmt.Errorf("user %s: %w", login, directory.ErrNotFound)
 	}
 	if err != nil {
-		return directory.User{}, err
-	}
-	var u directory.User
-	if err := json.Unmarshal(b, &u); err != nil {
-		return directory.User{}, fmt.Errorf("user %s: decode: %w", login, err)
+		return directory.User{}, fmt.Errorf("user %s: %w", login, err)
 	}
 	return u, nil
+}
+
+// cloneUser copies a user so that the copy shares no slice with u.
+func cloneUser(u directory.User) directory.User {
+	u.Phones = slices.Clone(u.Phones)
+	return u
 }
 
 // putUser writes a user inside a command.
