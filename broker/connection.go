@@ -32,6 +32,8 @@ type devConn struct {
 	omu     sync.Mutex
 	unacked map[uint16]struct{}
 	lastID  uint16
+
+	subs subCache // which in/ topics the subscriptions match
 }
 
 func newDevConn(b *Broker, cl *mqtt.Client) *devConn {
@@ -66,7 +68,13 @@ func (c *devConn) fail(err error) { c.cl.Stop(err) }
 // subscription reports whether the device holds a subscription whose
 // filter matches topic, the QoS to deliver it with (the highest granted,
 // at most 1) and the subscription identifiers of the matching filters.
+// The answer is cached per topic until the subscriptions change
+// (subcache.go); callers must not change ids.
 func (c *devConn) subscription(topic string) (qos byte, ids []int, ok bool) {
+	gen := c.subs.gen.Load()
+	if m, hit := c.subs.lookup(gen, topic); hit {
+		return m.qos, m.ids, m.ok
+	}
 	for _, sub := range c.cl.State.Subscriptions.GetAll() {
 		if !matchFilter(sub.Filter, topic) {
 			continue
@@ -77,6 +85,7 @@ func (c *devConn) subscription(topic string) (qos byte, ids []int, ok bool) {
 			ids = append(ids, sub.Identifier)
 		}
 	}
+	c.subs.store(gen, topic, subMatch{qos: qos, ids: ids, ok: ok})
 	return qos, ids, ok
 }
 

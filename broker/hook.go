@@ -26,7 +26,7 @@ func (h *deviceHook) ID() string { return "wardline-device" }
 func (h *deviceHook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnPacketRead,
-		mqtt.OnSessionEstablished, mqtt.OnSubscribed, mqtt.OnDisconnect:
+		mqtt.OnSessionEstablished, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect:
 		return true
 	}
 	return false
@@ -116,6 +116,7 @@ func (h *deviceHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 
 // OnSubscribed implements mqtt.Hook: see Handler.Online.
 func (h *deviceHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	h.b.subscriptionsChanged(cl)
 	h.b.subscribed(cl, pk, reasonCodes)
 }
 

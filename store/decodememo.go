@@ -55,3 +55,21 @@ func getDecoded[T any](r getter, key []byte, clone func(T) T) (T, error) {
 	memo[string(key)] = memoEntry{raw: bytes.Clone(b), val: v}
 	return clone(v), nil
 }
+
+// putRemembered writes v as JSON under key, as putJSON does, and remembers
+// a copy of v (made by clone) as the decoded form of those bytes, so that
+// the next command that reads the record does not decode it: for records
+// that change with every message (a member's conversation-list entry).
+func putRemembered[T any](tx *Txn, key []byte, v T, clone func(T) T) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tx.writes[string(key)] = &write{val: b}
+	memo := tx.cache.memo
+	if len(memo) >= maxMemo {
+		clear(memo)
+	}
+	memo[string(key)] = memoEntry{raw: b, val: clone(v)}
+	return nil
+}

@@ -47,6 +47,15 @@ func TestDecodeMemoNeverStale(t *testing.T) {
 		{"deleted in the command", func(tx *Txn) ([]string, error) { tx.Delete(key); return read(tx) }, nil},
 		{"deleted, next command", func(tx *Txn) ([]string, error) { return read(tx) }, nil},
 		{"written again", func(tx *Txn) ([]string, error) { put(tx, "z"); return read(tx) }, []string{"z"}},
+		{"remembered write, then the writer changes its value", func(tx *Txn) ([]string, error) {
+			c := messaging.Conversation{ID: "cnv_memo", Members: []string{"r", "s"}}
+			if err := putRemembered(tx, key, c, cloneConversation); err != nil {
+				return nil, err
+			}
+			c.Members[0] = "changed"
+			return read(tx)
+		}, []string{"r", "s"}},
+		{"remembered write, next command", func(tx *Txn) ([]string, error) { return read(tx) }, []string{"r", "s"}},
 	}
 	if err := s.Apply(context.Background(), funcCommand(func(tx *Txn) error { put(tx, "a", "b"); return nil })); err != nil {
 		t.Fatal(err)

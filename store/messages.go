@@ -297,7 +297,7 @@ func (c *SendMessage) conversation(tx *Txn, m *messaging.Message) (messaging.Con
 			members = slices.Compact(slices.Sorted(slices.Values(append(members, conv.Joined...))))
 			if !slices.Equal(conv.Members, members) { // a group's membership changed
 				conv.Members = members
-				if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {
+				if err := putRemembered(tx, []byte(prefixConv+conv.ID), conv, cloneConversation); err != nil {
 					return messaging.Conversation{}, err
 				}
 			}
@@ -305,7 +305,7 @@ func (c *SendMessage) conversation(tx *Txn, m *messaging.Message) (messaging.Con
 		}
 	}
 	conv := messaging.Conversation{ID: c.NewConversation, Kind: kind, Members: members, Created: tx.Now()}
-	if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {
+	if err := putRemembered(tx, []byte(prefixConv+conv.ID), conv, cloneConversation); err != nil {
 		return messaging.Conversation{}, err
 	}
 	if indexKey != nil {

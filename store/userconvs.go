@@ -23,6 +23,9 @@ type userConv struct {
 	Unread int64     `json:"unread"`
 }
 
+// sameUserConv is the clone of a userConv, which holds no slice.
+func sameUserConv(uc userConv) userConv { return uc }
+
 func userConvKey(login, conv string) []byte { return []byte(prefixUserConv + login + "/" + conv) }
 
 // indexMessage records a new message in its members' conversation lists:
@@ -36,7 +39,7 @@ func indexMessage(tx *Txn, conv messaging.Conversation, m messaging.Message) err
 				uc.Unread++
 			}
 		}
-		if err := putJSON(tx, userConvKey(login, conv.ID), uc); err != nil {
+		if err := putRemembered(tx, userConvKey(login, conv.ID), uc, sameUserConv); err != nil {
 			return err
 		}
 	}
@@ -59,7 +62,7 @@ func joinConversation(tx *Txn, m messaging.Message, login string) error {
 		slices.Sort(conv.Members)
 		conv.Joined = append(conv.Joined, login)
 		slices.Sort(conv.Joined)
-		if err := putJSON(tx, []byte(prefixConv+conv.ID), conv); err != nil {
+		if err := putRemembered(tx, []byte(prefixConv+conv.ID), conv, cloneConversation); err != nil {
 			return err
 		}
 	}
@@ -68,7 +71,7 @@ func joinConversation(tx *Txn, m messaging.Message, login string) error {
 		uc.Last, uc.At = m.ID, m.SentAt
 	}
 	uc.Unread++
-	return putJSON(tx, userConvKey(login, conv.ID), uc)
+	return putRemembered(tx, userConvKey(login, conv.ID), uc, sameUserConv)
 }
 
 // unindexUnread counts one message fewer unread for a member.
@@ -81,11 +84,11 @@ func unindexUnread(tx *Txn, login, conv string) error {
 		return nil
 	}
 	uc.Unread--
-	return putJSON(tx, userConvKey(login, conv), uc)
+	return putRemembered(tx, userConvKey(login, conv), uc, sameUserConv)
 }
 
 func readUserConv(tx *Txn, login, conv string) userConv {
-	uc, err := getDecoded(tx, userConvKey(login, conv), func(uc userConv) userConv { return uc })
+	uc, err := getDecoded(tx, userConvKey(login, conv), sameUserConv)
 	if err != nil {
 		return userConv{}
 	}
