@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/wardline/wardline/audit"
 	"github.com/wardline/wardline/directory"
@@ -355,3 +357,39 @@ type funcCommand func(tx *Txn) error
 
 func (f funcCommand) Event() audit.Event  { return admin.Event("test") }
 func (f funcCommand) Apply(tx *Txn) error { return f(tx) }
+
+// TestUncompressedTablesStayReadable: a store whose tables were written
+// without compression (every store before Snappy) opens and reads with
+// compression on, and takes new writes next to the old tables.
+func TestUncompressedTablesStayReadable(t *testing.T) {
+	saved := tableCompression
+	t.Cleanup(func() { tableCompression = saved })
+	tableCompression = options.None
+	s, opts := openTemp(t)
+	addUser(t, s, "old.table", "Old")
+	s.Close() // the memtable goes into an uncompressed table
+	tableCompression = options.Snappy
+	for i, login := range []string{"new.table", ""} {
+		s, err := Open(opts)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if login != "" {
+			addUser(t, s, login, "New")
+		}
+		for _, want := range []string{"old.table", "new.table"} {
+			var u directory.User
+			err := s.View(func(r *Reader) error {
+				b, err := r.Get(userKey(want))
+				if err != nil {
+					return err
+				}
+				return json.Unmarshal(b, &u)
+			})
+			if err != nil || u.Login != want {
+				t.Errorf("open %d: read %s: %+v %v", i, want, u, err)
+			}
+		}
+		s.Close()
+	}
+}
