@@ -92,6 +92,21 @@ func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Ac
 	}
 }
 
+// waitText waits up to 20 s for the element sel of the page at path to
+// show want, and fails the test with the page's location and text if not.
+func waitText(t *testing.T, ctx context.Context, sel, want, path string) {
+	t.Helper()
+	var text, loc string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		loc, _ = chromedp.Run(ctx, chromedp.Location())
+		text, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if strings.Contains(loc, path) && strings.Contains(text, want) {
+			return
+		}
+	}
+	t.Fatalf("%s of %s never showed %q; at %s it shows:\n%s", sel, path, want, loc, text)
+}
+
 // TestWebClientThroughSimpleSAMLphp is the issue's vertical slice: a
 // clinician signs in through SimpleSAMLphp, sends a message from the web
 // client, a Paho device receives it, and the device's read receipt shows
@@ -219,8 +234,12 @@ func TestWebClientThroughSimpleSAMLphp(t *testing.T) {
 	script := `<script>window.pwned=1</script><img src=x onerror="window.pwned=1">`
 	xss := send(t, mal, map[string]any{"client_ref": "x1", "to": []map[string]string{{"user": "jdoe"}}, "body": "hi " + script})
 	xconv, _ := xss.Fields["conversation"].(string)
-	browse(t, ctx, "opening mallory's conversation", chromedp.Navigate(w.base+"/app/c/"+xconv), chromedp.WaitVisible(chromedp.CSS("#reply-body")),
-		chromedp.SendKeys(chromedp.CSS("#reply-body"), script), chromedp.Click(chromedp.CSS("#send")), chromedp.WaitVisible(chromedp.CSS("#msgs .msg.mine")))
+	browse(t, ctx, "opening mallory's conversation", chromedp.Navigate(w.base+"/app/c/"+xconv), chromedp.WaitVisible(chromedp.CSS("#reply-body")))
+	// Type only once the page shows mallory's message: on a busy machine
+	// the reply once went to the page before (bob's conversation).
+	waitText(t, ctx, "#msgs", "hi "+script, "/app/c/"+xconv)
+	browse(t, ctx, "replying in mallory's conversation", chromedp.SendKeys(chromedp.CSS("#reply-body"), script),
+		chromedp.Click(chromedp.CSS("#send")), chromedp.WaitVisible(chromedp.CSS("#msgs .msg.mine")))
 	send(t, mal, map[string]any{"client_ref": "x2", "to": []map[string]string{{"user": "jdoe"}}, "body": "live " + script})
 	// Wait for the live update (the machine may be busy), then check.
 	var text string
