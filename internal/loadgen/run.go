@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer tuneGC()()
 	r := &run{cfg: cfg, replyErrors: map[string]int64{}, next: make([]atomic.Uint64, cfg.Senders)}
 	recipients := 1
 	if cfg.GroupSize > 0 {

@@ -1,0 +1,114 @@
+package loadgen
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"time"
+)
+
+// packetConn is the connection a bench device gives paho. It exists to
+// keep the client's system calls per message few, so that the bench takes
+// as little CPU as it can from the appliance on the same cores:
+//
+//   - Reads go through a buffer: paho reads a packet's fixed header a byte
+//     at a time, which unbuffered costs a system call per byte.
+//   - Each packet goes out in one write. paho writes a packet as up to four
+//     slices (net.Buffers) under the connection's lock (it is a
+//     sync.Locker); on anything but a bare *net.TCPConn that is one write,
+//     and one TCP segment, per slice. packetConn gathers the slices while
+//     the lock is held and writes them when it is released.
+//   - Packets released while another goroutine's write is in progress are
+//     appended and go out with that goroutine's next write (the way a group
+//     commit shares an fsync), so a burst of publishes and PUBACKs costs one
+//     system call, and no packet ever waits for a timer.
+//
+// Every Write must come between Lock and Unlock, as paho's
+// packets.ControlPacket.WriteTo does for every packet it sends.
+type packetConn struct {
+	net.Conn
+	in *bufio.Reader
+
+	pkt sync.Mutex // held while paho writes one packet
+	cur []byte     // the packet being written, under pkt
+
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when a flush ends; L is &mu
+	pending  []byte    // released packets not yet written
+	spare    []byte    // the buffer of the last write, for reuse
+	flushing bool      // a goroutine is writing pending
+	err      error     // the first write error; later writes fail with it
+}
+
+func newPacketConn(c net.Conn) *packetConn {
+	pc := &packetConn{Conn: c, in: bufio.NewReaderSize(c, 4096)}
+	pc.idle.L = &pc.mu
+	return pc
+}
+
+// Read implements net.Conn.
+func (c *packetConn) Read(p []byte) (int, error) { return c.in.Read(p) }
+
+// Lock starts a packet (sync.Locker, as paho expects).
+func (c *packetConn) Lock() { c.pkt.Lock() }
+
+// Write adds p to the packet being written. The bytes reach the network
+// when the packet is released; an error of an earlier write is returned
+// here, and closes the connection, so paho's reader sees it too.
+func (c *packetConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	c.cur = append(c.cur, p...)
+	return len(p), nil
+}
+
+// Unlock ends the packet: it is written now, or, when another goroutine is
+// writing, with that goroutine's next write.
+func (c *packetConn) Unlock() {
+	c.mu.Lock()
+	c.pending = append(c.pending, c.cur...)
+	c.cur = c.cur[:0]
+	c.pkt.Unlock()
+	if c.flushing {
+		c.mu.Unlock()
+		return
+	}
+	c.flushing = true
+	for len(c.pending) > 0 && c.err == nil {
+		buf := c.pending
+		c.pending = c.spare[:0]
+		c.mu.Unlock()
+		_, err := c.Conn.Write(buf)
+		c.mu.Lock()
+		c.spare = buf[:0]
+		if err != nil {
+			c.err = err
+			c.pending = c.pending[:0]
+			_ = c.Conn.Close()
+		}
+	}
+	c.flushing = false
+	c.idle.Broadcast()
+	c.mu.Unlock()
+}
+
+// closeWriteWait bounds how long Close waits for a write in progress.
+const closeWriteWait = 2 * time.Second
+
+// Close implements net.Conn: it lets a write in progress finish (at most
+// closeWriteWait), so that a DISCONNECT released just before is sent.
+func (c *packetConn) Close() error {
+	c.mu.Lock()
+	if c.flushing {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(closeWriteWait))
+		for c.flushing {
+			c.idle.Wait()
+		}
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
