@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -222,16 +221,13 @@ func (d *device) onPublish(p paho.PublishReceived) (bool, error) {
 			d.received(pkt.Payload, now)
 			break
 		}
-		var m struct {
-			ID   string `json:"id"`
-			Body string `json:"body"`
-		}
-		if err := json.Unmarshal(pkt.Payload, &m); err != nil || m.ID == "" {
+		id, body, ok := decodeMsg(pkt.Payload)
+		if !ok || id == "" {
 			r.stale.Add(1)
 			break
 		}
-		d.received([]byte(m.Body), now)
-		d.queueAck(m.ID)
+		d.received(body, now)
+		d.queueAck(id)
 	case "reply":
 		r.reply(pkt.Payload)
 	case "receipt":

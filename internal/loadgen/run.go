@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -408,20 +407,14 @@ func (r *run) appendSend(b []byte, s int, seq uint64, sentAt int64, to int) []by
 
 // reply counts an in/reply answer to a send.
 func (r *run) reply(payload []byte) {
-	var m struct {
-		Re    string `json:"re"`
-		ID    string `json:"id"`
-		Error *struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(payload, &m) != nil {
+	code, failed, ok := decodeReply(payload)
+	if !ok {
 		return
 	}
 	r.replies.Add(1)
-	if m.Error != nil {
+	if failed {
 		r.mu.Lock()
-		r.replyErrors[m.Error.Code]++
+		r.replyErrors[code]++
 		r.mu.Unlock()
 	}
 }
