@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/eclipse/paho.golang/paho/session/state"
 )
 
 // device is one connected device of a run.
@@ -49,7 +50,7 @@ func dial(ctx context.Context, addr string, cfg *tls.Config) (net.Conn, error) {
 // password = secret, clean start off, session expiry one hour), with
 // onPublish receiving every incoming PUBLISH. It does not subscribe.
 func Connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
-	return connect(ctx, addr, cfg, dev, 0, onPublish, onLost)
+	return connect(ctx, addr, cfg, dev, connectOptions{}, onPublish, onLost)
 }
 
 // applianceReceiveMaximum is the Receive Maximum bench devices announce to
@@ -63,20 +64,35 @@ func Connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, onPu
 // default.)
 const applianceReceiveMaximum uint16 = 128
 
-// connect is Connect announcing Receive Maximum recvMax (0: none, which
-// means 65,535).
-func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, recvMax uint16, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
+// connectOptions are what a bench device's connection does differently
+// from Connect's.
+type connectOptions struct {
+	recvMax uint16 // the Receive Maximum to announce; 0: none, which means 65,535
+	lean    bool   // keep no copy of outgoing publishes (newDeviceSession)
+}
+
+// connect is Connect with opts.
+func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts connectOptions, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
 	conn, err := dial(ctx, addr, cfg)
 	if err != nil {
 		return nil, err
 	}
+	var sess *state.State // nil: paho makes (and closes) its own
+	if opts.lean {
+		sess = newDeviceSession()
+	}
 	var once sync.Once
 	lost := func(err error) {
-		if onLost != nil {
-			once.Do(func() { onLost(err) })
-		}
+		once.Do(func() {
+			if sess != nil { // paho calls us once the client has shut down
+				_ = sess.Close()
+			}
+			if onLost != nil {
+				onLost(err)
+			}
+		})
 	}
-	cli := paho.NewClient(paho.ClientConfig{
+	ccfg := paho.ClientConfig{
 		ClientID:          dev.ID,
 		Conn:              newPacketConn(conn),
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){onPublish},
@@ -85,12 +101,16 @@ func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, recv
 			lost(fmt.Errorf("the server disconnected: reason 0x%02x %s", d.ReasonCode, reasonString(d.Properties)))
 		},
 		PacketTimeout: time.Minute,
-	})
+	}
+	if sess != nil {
+		ccfg.Session = sess
+	}
+	cli := paho.NewClient(ccfg)
 	expiry := sessionExpiry
 	cp := &paho.Connect{ClientID: dev.ID, KeepAlive: 60, CleanStart: false,
 		Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry}}
-	if recvMax > 0 {
-		cp.Properties.ReceiveMaximum = &recvMax
+	if opts.recvMax > 0 {
+		cp.Properties.ReceiveMaximum = &opts.recvMax
 	}
 	if dev.Secret != "" {
 		cp.Username, cp.UsernameFlag = dev.ID, true
@@ -101,6 +121,9 @@ func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, recv
 	ca, err := cli.Connect(cctx, cp)
 	if err != nil {
 		conn.Close()
+		if sess != nil {
+			_ = sess.Close()
+		}
 		if ca != nil {
 			return nil, &connectError{code: ca.ReasonCode, msg: reasonString(ca.Properties)}
 		}
@@ -163,9 +186,9 @@ func Subscribe(ctx context.Context, cli *paho.Client, topic string, noLocal bool
 // connect connects and subscribes the device, retrying transport errors.
 func (d *device) connect(ctx context.Context) error {
 	dev := d.r.cfg.Devices[d.idx]
-	var recvMax uint16
+	opts := connectOptions{lean: true}
 	if d.r.cfg.Target == Appliance {
-		recvMax = applianceReceiveMaximum
+		opts.recvMax = applianceReceiveMaximum
 	}
 	var err error
 	for attempt := range 3 {
@@ -176,7 +199,7 @@ func (d *device) connect(ctx context.Context) error {
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		d.cli, err = connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, recvMax, d.onPublish, d.onLost)
+		d.cli, err = connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, opts, d.onPublish, d.onLost)
 		var ce *connectError
 		if errors.As(err, &ce) && ce.code != 0x97 && ce.code != 0x89 && ce.code != 0x9F {
 			return err // refused for good: credentials or authorization

@@ -362,7 +362,10 @@ func (r *run) worker(ctx, pubCtx context.Context, s, w int, start, end time.Time
 			p.Topic = topic
 			buf = r.appendSend(buf[:0], s, seq, sentAt, to)
 		}
-		p.Payload = append([]byte(nil), buf...)
+		// paho has written the packet (into packetConn's buffer) when
+		// Publish returns, and the device's session keeps no copy
+		// (unsentStore), so buf is the worker's again for the next send.
+		p.Payload = buf
 		r.outstanding.Add(1)
 		pr, err := d.cli.Publish(pubCtx, p)
 		lat := time.Since(now)
