@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,12 +23,18 @@ import (
 //     appended and go out with that goroutine's next write (the way a group
 //     commit shares an fsync), so a burst of publishes and PUBACKs costs one
 //     system call, and no packet ever waits for a timer.
+//   - A PUBACK is held back, up to maxHeldAcks of them, while the device
+//     has more received publishes queued for its handler (acksDue, kept by
+//     deviceSession): their PUBACKs follow within microseconds, and all go
+//     out in one write with the last of them (or with any other packet).
 //
 // Every Write must come between Lock and Unlock, as paho's
 // packets.ControlPacket.WriteTo does for every packet it sends.
 type packetConn struct {
 	net.Conn
 	in *bufio.Reader
+
+	acksDue atomic.Int32 // received QoS 1 publishes whose PUBACK paho has yet to write
 
 	pkt sync.Mutex // held while paho writes one packet
 	cur []byte     // the packet being written, under pkt
@@ -37,8 +44,16 @@ type packetConn struct {
 	pending  []byte    // released packets not yet written
 	spare    []byte    // the buffer of the last write, for reuse
 	flushing bool      // a goroutine is writing pending
+	held     int       // PUBACKs in pending that nothing is writing yet
 	err      error     // the first write error; later writes fail with it
 }
+
+// maxHeldAcks bounds how many PUBACKs wait for the next ones: at most the
+// time the handler takes for that many publishes.
+const maxHeldAcks = 16
+
+// pubackType is the first byte of an MQTT PUBACK's fixed header.
+const pubackType = 0x40
 
 func newPacketConn(c net.Conn) *packetConn {
 	pc := &packetConn{Conn: c, in: bufio.NewReaderSize(c, 4096)}
@@ -69,6 +84,7 @@ func (c *packetConn) Write(p []byte) (int, error) {
 // Unlock ends the packet: it is written now, or, when another goroutine is
 // writing, with that goroutine's next write.
 func (c *packetConn) Unlock() {
+	puback := len(c.cur) > 0 && c.cur[0] == pubackType
 	c.mu.Lock()
 	c.pending = append(c.pending, c.cur...)
 	c.cur = c.cur[:0]
@@ -77,6 +93,12 @@ func (c *packetConn) Unlock() {
 		c.mu.Unlock()
 		return
 	}
+	if puback && c.held < maxHeldAcks && c.acksDue.Load() > 0 {
+		c.held++ // the next PUBACK, at the latest, writes it
+		c.mu.Unlock()
+		return
+	}
+	c.held = 0
 	c.flushing = true
 	for len(c.pending) > 0 && c.err == nil {
 		buf := c.pending

@@ -180,3 +180,85 @@ func TestPacketConnReadsThroughBuffer(t *testing.T) {
 		t.Fatalf("%d bytes left in the buffer", n)
 	}
 }
+
+// writeRaw writes b as one packet.
+func writeRaw(t *testing.T, c *packetConn, b []byte) {
+	t.Helper()
+	c.Lock()
+	_, err := c.Write(b)
+	c.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// available returns how many bytes arrive on c within wait.
+func available(t *testing.T, c net.Conn, wait time.Duration) int {
+	t.Helper()
+	buf := make([]byte, 4096)
+	total := 0
+	deadline := time.Now().Add(wait)
+	for {
+		_ = c.SetReadDeadline(deadline)
+		n, err := c.Read(buf)
+		total += n
+		if err != nil {
+			return total
+		}
+	}
+}
+
+func TestPacketConnHoldsPubacks(t *testing.T) {
+	puback := []byte{pubackType, 2, 0, 1}
+	publish := []byte{0x32, 5, 0, 1, 'x', 0, 1}
+	tests := []struct {
+		name    string
+		acksDue int32  // publishes still to be acked when the first packets go
+		first   []byte // written while acksDue is set; nothing must arrive yet when held
+		held    bool
+		then    []byte // written after acksDue is back to 0
+	}{
+		{"nothing due: PUBACK at once", 0, puback, false, nil},
+		{"due: PUBACK waits for the next", 1, puback, true, puback},
+		{"due: two PUBACKs wait", 2, append(append([]byte{}, puback...), puback...), true, puback},
+		{"due: a PUBLISH takes the PUBACKs along", 3, puback, true, publish},
+		{"due: a PUBLISH is never held", 1, publish, false, nil},
+		{"at most maxHeldAcks held", 1, bytesRepeat(puback, maxHeldAcks+1), false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, server := tcpPair(t)
+			pc := newPacketConn(client)
+			pc.acksDue.Store(tt.acksDue)
+			for i := 0; i < len(tt.first); {
+				n := packetLen(tt.first[i:])
+				writeRaw(t, pc, tt.first[i:i+n])
+				i += n
+			}
+			got := available(t, server, 100*time.Millisecond)
+			if want := len(tt.first); tt.held && got != 0 || !tt.held && got != want {
+				t.Fatalf("%d bytes arrived, want %d", got, map[bool]int{true: 0, false: want}[tt.held])
+			}
+			if tt.then == nil {
+				return
+			}
+			pc.acksDue.Store(0)
+			writeRaw(t, pc, tt.then)
+			if got, want := available(t, server, 200*time.Millisecond), len(tt.first)+len(tt.then); got != want {
+				t.Fatalf("after the last packet %d bytes arrived, want %d", got, want)
+			}
+		})
+	}
+}
+
+// packetLen is the length of the test packet at the start of b (a
+// one-byte remaining length).
+func packetLen(b []byte) int { return 2 + int(b[1]) }
+
+func bytesRepeat(b []byte, n int) []byte {
+	var out []byte
+	for range n {
+		out = append(out, b...)
+	}
+	return out
+}

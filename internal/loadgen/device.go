@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"github.com/eclipse/paho.golang/paho/session/state"
 )
 
 // device is one connected device of a run.
@@ -77,9 +76,10 @@ func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts
 	if err != nil {
 		return nil, err
 	}
-	var sess *state.State // nil: paho makes (and closes) its own
+	pc := newPacketConn(conn)
+	var sess *deviceSession // nil: paho makes (and closes) its own
 	if opts.lean {
-		sess = newDeviceSession()
+		sess = newDeviceSession(pc)
 	}
 	var once sync.Once
 	lost := func(err error) {
@@ -94,7 +94,7 @@ func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts
 	}
 	ccfg := paho.ClientConfig{
 		ClientID:          dev.ID,
-		Conn:              newPacketConn(conn),
+		Conn:              pc,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){onPublish},
 		OnClientError:     lost,
 		OnServerDisconnect: func(d *paho.Disconnect) {

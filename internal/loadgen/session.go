@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho/session/state"
 	"github.com/eclipse/paho.golang/paho/store/memory"
 )
@@ -33,10 +34,35 @@ func (unsentStore) Quarantine(uint16) error             { return nil }
 func (unsentStore) List() ([]uint16, error)             { return nil, nil }
 func (unsentStore) Reset() error                        { return nil }
 
-// newDeviceSession returns the session state of a bench device: paho's own,
-// with unsentStore for the publishes it sends. The caller closes it when the
-// connection is gone, as paho does with the session it makes itself, so
-// that publishes still waiting for their PUBACK return.
-func newDeviceSession() *state.State {
-	return state.New(unsentStore{}, memory.New())
+// deviceSession is the session state of a bench device: paho's own, with
+// unsentStore for the publishes it sends, and counting on conn.acksDue the
+// received QoS 1 publishes whose PUBACK is still to be written (see
+// packetConn). The caller closes it when the connection is gone, as paho
+// does with the session it makes itself, so that publishes still waiting
+// for their PUBACK return.
+type deviceSession struct {
+	*state.State
+	conn *packetConn
+}
+
+func newDeviceSession(conn *packetConn) *deviceSession {
+	return &deviceSession{State: state.New(unsentStore{}, memory.New()), conn: conn}
+}
+
+// PacketReceived implements session.SessionManager. paho's State passes
+// every QoS 1 PUBLISH with a packet id on to the handler, which paho then
+// Acks.
+func (s *deviceSession) PacketReceived(recv *packets.ControlPacket, pubs chan<- *packets.Publish) error {
+	if pb, ok := recv.Content.(*packets.Publish); ok && pb.QoS == 1 && pb.PacketID != 0 {
+		s.conn.acksDue.Add(1)
+	}
+	return s.State.PacketReceived(recv, pubs)
+}
+
+// Ack implements session.SessionManager: it writes the PUBACK (QoS 1).
+func (s *deviceSession) Ack(pb *packets.Publish) error {
+	if pb.QoS == 1 && pb.PacketID != 0 {
+		s.conn.acksDue.Add(-1) // before the write, which must not wait for itself
+	}
+	return s.State.Ack(pb)
 }
