@@ -27,6 +27,11 @@ import (
 //     has more received publishes queued for its handler (acksDue, kept by
 //     deviceSession): their PUBACKs follow within microseconds, and all go
 //     out in one write with the last of them (or with any other packet).
+//     With holdPublishes (a device that only receives, whose only
+//     publishes are its out/acks) a PUBLISH is held back the same way: the
+//     handler of an in/msg waits (ackWriteWait at most) until the out/ack
+//     it queued is released (published), so that the out/ack and the
+//     PUBACK of the in/msg go out together.
 //
 // Every Write must come between Lock and Unlock, as paho's
 // packets.ControlPacket.WriteTo does for every packet it sends.
@@ -34,7 +39,9 @@ type packetConn struct {
 	net.Conn
 	in *bufio.Reader
 
-	acksDue atomic.Int32 // received QoS 1 publishes whose PUBACK paho has yet to write
+	acksDue       atomic.Int32  // received QoS 1 publishes whose PUBACK paho has yet to write
+	holdPublishes bool          // hold PUBLISH packets back like PUBACKs (set before use)
+	published     chan struct{} // a PUBLISH was released (buffered, 1)
 
 	pkt sync.Mutex // held while paho writes one packet
 	cur []byte     // the packet being written, under pkt
@@ -44,7 +51,7 @@ type packetConn struct {
 	pending  []byte    // released packets not yet written
 	spare    []byte    // the buffer of the last write, for reuse
 	flushing bool      // a goroutine is writing pending
-	held     int       // PUBACKs in pending that nothing is writing yet
+	held     int       // packets held back in pending
 	err      error     // the first write error; later writes fail with it
 }
 
@@ -52,11 +59,15 @@ type packetConn struct {
 // time the handler takes for that many publishes.
 const maxHeldAcks = 16
 
-// pubackType is the first byte of an MQTT PUBACK's fixed header.
-const pubackType = 0x40
+// pubackType is the first byte of an MQTT PUBACK's fixed header, and
+// publishType that of a PUBLISH without its flags.
+const (
+	pubackType  = 0x40
+	publishType = 0x30
+)
 
 func newPacketConn(c net.Conn) *packetConn {
-	pc := &packetConn{Conn: c, in: bufio.NewReaderSize(c, 4096)}
+	pc := &packetConn{Conn: c, in: bufio.NewReaderSize(c, 4096), published: make(chan struct{}, 1)}
 	pc.idle.L = &pc.mu
 	return pc
 }
@@ -84,16 +95,27 @@ func (c *packetConn) Write(p []byte) (int, error) {
 // Unlock ends the packet: it is written now, or, when another goroutine is
 // writing, with that goroutine's next write.
 func (c *packetConn) Unlock() {
-	puback := len(c.cur) > 0 && c.cur[0] == pubackType
+	var kind byte
+	if len(c.cur) > 0 {
+		kind = c.cur[0]
+	}
+	publish := kind&0xF0 == publishType
+	holdable := kind == pubackType || publish && c.holdPublishes
 	c.mu.Lock()
 	c.pending = append(c.pending, c.cur...)
 	c.cur = c.cur[:0]
 	c.pkt.Unlock()
+	if publish {
+		select {
+		case c.published <- struct{}{}:
+		default:
+		}
+	}
 	if c.flushing {
 		c.mu.Unlock()
 		return
 	}
-	if puback && c.held < maxHeldAcks && c.acksDue.Load() > 0 {
+	if holdable && c.held < maxHeldAcks && c.acksDue.Load() > 0 {
 		c.held++ // the next PUBACK, at the latest, writes it
 		c.mu.Unlock()
 		return

@@ -217,23 +217,30 @@ func TestPacketConnHoldsPubacks(t *testing.T) {
 		first   []byte // written while acksDue is set; nothing must arrive yet when held
 		held    bool
 		then    []byte // written after acksDue is back to 0
+		holdPub bool   // packetConn.holdPublishes
 	}{
-		{"nothing due: PUBACK at once", 0, puback, false, nil},
-		{"due: PUBACK waits for the next", 1, puback, true, puback},
-		{"due: two PUBACKs wait", 2, append(append([]byte{}, puback...), puback...), true, puback},
-		{"due: a PUBLISH takes the PUBACKs along", 3, puback, true, publish},
-		{"due: a PUBLISH is never held", 1, publish, false, nil},
-		{"at most maxHeldAcks held", 1, bytesRepeat(puback, maxHeldAcks+1), false, nil},
+		{"nothing due: PUBACK at once", 0, puback, false, nil, false},
+		{"due: PUBACK waits for the next", 1, puback, true, puback, false},
+		{"due: two PUBACKs wait", 2, append(append([]byte{}, puback...), puback...), true, puback, false},
+		{"due: a PUBLISH takes the PUBACKs along", 3, puback, true, publish, false},
+		{"due: a PUBLISH is never held", 1, publish, false, nil, false},
+		{"at most maxHeldAcks held", 1, bytesRepeat(puback, maxHeldAcks+1), false, nil, false},
+		{"receiver: its PUBLISH waits for the PUBACK", 1, publish, true, puback, true},
+		{"receiver: nothing due, PUBLISH at once", 0, publish, false, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client, server := tcpPair(t)
 			pc := newPacketConn(client)
 			pc.acksDue.Store(tt.acksDue)
+			pc.holdPublishes = tt.holdPub
 			for i := 0; i < len(tt.first); {
 				n := packetLen(tt.first[i:])
 				writeRaw(t, pc, tt.first[i:i+n])
 				i += n
+			}
+			if published := len(pc.published) == 1; published != (tt.first[0]&0xF0 == publishType) {
+				t.Errorf("published signalled: %v", published)
 			}
 			got := available(t, server, 100*time.Millisecond)
 			if want := len(tt.first); tt.held && got != 0 || !tt.held && got != want {

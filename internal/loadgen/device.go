@@ -22,15 +22,18 @@ type device struct {
 	id     string
 	prefix string // "wl/v1/{id}/in/"
 	cli    *paho.Client
+	pc     *packetConn
 	lost   atomic.Bool // the connection went away during the run
 	closed atomic.Bool // we closed it
 
 	mu  sync.Mutex
 	lat []int64 // send-to-receipt latencies of first receipts, ns
 
-	ackMu   sync.Mutex
-	acks    [][]byte // out/ack payloads waiting to be published
-	ackKick chan struct{}
+	ackMu    sync.Mutex
+	acks     [][]byte // out/ack payloads waiting to be published
+	ackKick  chan struct{}
+	acking   atomic.Bool // ackLoop is publishing
+	ackTimer *time.Timer // the handler's wait for its out/ack (awaitAck)
 }
 
 // sessionExpiry is the Session Expiry Interval the devices ask for.
@@ -49,7 +52,8 @@ func dial(ctx context.Context, addr string, cfg *tls.Config) (net.Conn, error) {
 // password = secret, clean start off, session expiry one hour), with
 // onPublish receiving every incoming PUBLISH. It does not subscribe.
 func Connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
-	return connect(ctx, addr, cfg, dev, connectOptions{}, onPublish, onLost)
+	cli, _, err := connect(ctx, addr, cfg, dev, connectOptions{}, onPublish, onLost)
+	return cli, err
 }
 
 // applianceReceiveMaximum is the Receive Maximum bench devices announce to
@@ -66,17 +70,19 @@ const applianceReceiveMaximum uint16 = 128
 // connectOptions are what a bench device's connection does differently
 // from Connect's.
 type connectOptions struct {
-	recvMax uint16 // the Receive Maximum to announce; 0: none, which means 65,535
-	lean    bool   // keep no copy of outgoing publishes (newDeviceSession)
+	recvMax       uint16 // the Receive Maximum to announce; 0: none, which means 65,535
+	lean          bool   // keep no copy of outgoing publishes (newDeviceSession)
+	holdPublishes bool   // see packetConn
 }
 
 // connect is Connect with opts.
-func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts connectOptions, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
+func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts connectOptions, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, *packetConn, error) {
 	conn, err := dial(ctx, addr, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pc := newPacketConn(conn)
+	pc.holdPublishes = opts.holdPublishes
 	var sess *deviceSession // nil: paho makes (and closes) its own
 	if opts.lean {
 		sess = newDeviceSession(pc)
@@ -125,11 +131,11 @@ func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts
 			_ = sess.Close()
 		}
 		if ca != nil {
-			return nil, &connectError{code: ca.ReasonCode, msg: reasonString(ca.Properties)}
+			return nil, nil, &connectError{code: ca.ReasonCode, msg: reasonString(ca.Properties)}
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return cli, nil
+	return cli, pc, nil
 }
 
 // connectError is a CONNACK refusal.
@@ -189,6 +195,7 @@ func (d *device) connect(ctx context.Context) error {
 	opts := connectOptions{lean: true}
 	if d.r.cfg.Target == Appliance {
 		opts.recvMax = applianceReceiveMaximum
+		opts.holdPublishes = d.idx >= d.r.cfg.Senders // it publishes only out/acks
 	}
 	var err error
 	for attempt := range 3 {
@@ -199,7 +206,7 @@ func (d *device) connect(ctx context.Context) error {
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		d.cli, err = connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, opts, d.onPublish, d.onLost)
+		d.cli, d.pc, err = connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, opts, d.onPublish, d.onLost)
 		var ce *connectError
 		if errors.As(err, &ce) && ce.code != 0x97 && ce.code != 0x89 && ce.code != 0x9F {
 			return err // refused for good: credentials or authorization
@@ -250,7 +257,7 @@ func (d *device) onPublish(p paho.PublishReceived) (bool, error) {
 			break
 		}
 		d.received(body, now)
-		d.queueAck(id)
+		d.ack(id)
 	case "reply":
 		r.reply(pkt.Payload)
 	case "receipt":
@@ -295,6 +302,38 @@ func (d *device) received(body []byte, now int64) {
 	d.mu.Unlock()
 }
 
+// ackWriteWait bounds how long the handler of an in/msg waits for its
+// out/ack to be released (packetConn), which takes a few microseconds: two
+// goroutine hand-offs, no network round trip.
+const ackWriteWait = time.Millisecond
+
+// ack acks an in/msg as delivered. On a device that only receives, it waits
+// (ackWriteWait at most) until the out/ack has been released, held back
+// for the PUBACK of the in/msg, which paho writes when the handler returns.
+func (d *device) ack(id string) {
+	wait := d.pc != nil && d.pc.holdPublishes && d.acking.Load()
+	if wait {
+		select {
+		case <-d.pc.published: // an old signal
+		default:
+		}
+	}
+	d.queueAck(id)
+	if !wait {
+		return
+	}
+	if d.ackTimer == nil {
+		d.ackTimer = time.NewTimer(ackWriteWait)
+	} else {
+		d.ackTimer.Reset(ackWriteWait)
+	}
+	select {
+	case <-d.pc.published:
+	case <-d.ackTimer.C:
+	}
+	d.ackTimer.Stop()
+}
+
 // queueAck hands an out/ack to the device's ack goroutine, so that paho's
 // receive path never waits for a PUBACK.
 func (d *device) queueAck(id string) {
@@ -321,10 +360,12 @@ func (d *device) ackLoop(stop <-chan struct{}) {
 	defer cancel()
 	var wg sync.WaitGroup
 	var batch [][]byte
+	d.acking.Store(true)
 	for stopped := false; !stopped; {
 		select {
 		case <-stop:
 			stopped = true
+			d.acking.Store(false)
 			time.AfterFunc(ackFlush, cancel)
 		case <-d.ackKick:
 		}
