@@ -33,7 +33,7 @@ type device struct {
 	acks     [][]byte // out/ack payloads waiting to be published
 	ackKick  chan struct{}
 	acking   atomic.Bool // ackLoop is publishing
-	ackTimer *time.Timer // the handler's wait for its out/ack (awaitAck)
+	ackTimer *time.Timer // bounds the handler's wait for its out/ack (ack)
 }
 
 // sessionExpiry is the Session Expiry Interval the devices ask for.
