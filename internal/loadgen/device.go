@@ -1,11 +1,9 @@
 package loadgen
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -24,15 +22,18 @@ type device struct {
 	id     string
 	prefix string // "wl/v1/{id}/in/"
 	cli    *paho.Client
+	pc     *packetConn
 	lost   atomic.Bool // the connection went away during the run
 	closed atomic.Bool // we closed it
 
 	mu  sync.Mutex
 	lat []int64 // send-to-receipt latencies of first receipts, ns
 
-	ackMu   sync.Mutex
-	acks    [][]byte // out/ack payloads waiting to be published
-	ackKick chan struct{}
+	ackMu    sync.Mutex
+	acks     [][]byte // out/ack payloads waiting to be published
+	ackKick  chan struct{}
+	acking   atomic.Bool // ackLoop is publishing
+	ackTimer *time.Timer // bounds the handler's wait for its out/ack (ack)
 }
 
 // sessionExpiry is the Session Expiry Interval the devices ask for.
@@ -47,50 +48,76 @@ func dial(ctx context.Context, addr string, cfg *tls.Config) (net.Conn, error) {
 	return (&tls.Dialer{NetDialer: nd, Config: cfg}).DialContext(ctx, "tcp", addr)
 }
 
-// bufferedConn is a connection for paho that reads through a buffer: paho
-// reads a packet's fixed header a byte at a time, which unbuffered costs a
-// system call per byte. Writes are whole packets under the lock, as
-// packets.NewThreadSafeConn does.
-type bufferedConn struct {
-	net.Conn
-	sync.Mutex
-	in *bufio.Reader
-}
-
-func newBufferedConn(c net.Conn) *bufferedConn {
-	return &bufferedConn{Conn: c, in: bufio.NewReaderSize(c, 4096)}
-}
-
-// Read implements net.Conn.
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.in.Read(p) }
-
 // Connect opens an MQTT 5 session as dev (client id = username = id,
 // password = secret, clean start off, session expiry one hour), with
 // onPublish receiving every incoming PUBLISH. It does not subscribe.
 func Connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, error) {
+	cli, _, err := connect(ctx, addr, cfg, dev, connectOptions{}, onPublish, onLost)
+	return cli, err
+}
+
+// applianceReceiveMaximum is the Receive Maximum bench devices announce to
+// the appliance. The appliance keeps at most min(Receive Maximum, 128)
+// publishes unacknowledged per device (broker/window.go), so announcing 128
+// changes nothing it does; but paho gives every connection a channel of
+// Receive Maximum pointers, which at the default 65,535 is 512 KiB a
+// device, 512 MB for 1,000 devices, that the garbage collector scanned on
+// every cycle: a quarter of the bench client's CPU. (A bare mochi broker
+// would hold back publishes beyond the quota, so baseline runs keep the
+// default.)
+const applianceReceiveMaximum uint16 = 128
+
+// connectOptions are what a bench device's connection does differently
+// from Connect's.
+type connectOptions struct {
+	recvMax       uint16 // the Receive Maximum to announce; 0: none, which means 65,535
+	lean          bool   // keep no copy of outgoing publishes (newDeviceSession)
+	holdPublishes bool   // see packetConn
+}
+
+// connect is Connect with opts.
+func connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, opts connectOptions, onPublish func(paho.PublishReceived) (bool, error), onLost func(error)) (*paho.Client, *packetConn, error) {
 	conn, err := dial(ctx, addr, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	pc := newPacketConn(conn)
+	pc.holdPublishes = opts.holdPublishes
+	var sess *deviceSession // nil: paho makes (and closes) its own
+	if opts.lean {
+		sess = newDeviceSession(pc)
 	}
 	var once sync.Once
 	lost := func(err error) {
-		if onLost != nil {
-			once.Do(func() { onLost(err) })
-		}
+		once.Do(func() {
+			if sess != nil { // paho calls us once the client has shut down
+				_ = sess.Close()
+			}
+			if onLost != nil {
+				onLost(err)
+			}
+		})
 	}
-	cli := paho.NewClient(paho.ClientConfig{
+	ccfg := paho.ClientConfig{
 		ClientID:          dev.ID,
-		Conn:              newBufferedConn(conn),
+		Conn:              pc,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){onPublish},
 		OnClientError:     lost,
 		OnServerDisconnect: func(d *paho.Disconnect) {
 			lost(fmt.Errorf("the server disconnected: reason 0x%02x %s", d.ReasonCode, reasonString(d.Properties)))
 		},
 		PacketTimeout: time.Minute,
-	})
+	}
+	if sess != nil {
+		ccfg.Session = sess
+	}
+	cli := paho.NewClient(ccfg)
 	expiry := sessionExpiry
 	cp := &paho.Connect{ClientID: dev.ID, KeepAlive: 60, CleanStart: false,
 		Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry}}
+	if opts.recvMax > 0 {
+		cp.Properties.ReceiveMaximum = &opts.recvMax
+	}
 	if dev.Secret != "" {
 		cp.Username, cp.UsernameFlag = dev.ID, true
 		cp.Password, cp.PasswordFlag = []byte(dev.Secret), true
@@ -100,12 +127,15 @@ func Connect(ctx context.Context, addr string, cfg *tls.Config, dev Device, onPu
 	ca, err := cli.Connect(cctx, cp)
 	if err != nil {
 		conn.Close()
-		if ca != nil {
-			return nil, &connectError{code: ca.ReasonCode, msg: reasonString(ca.Properties)}
+		if sess != nil {
+			_ = sess.Close()
 		}
-		return nil, err
+		if ca != nil {
+			return nil, nil, &connectError{code: ca.ReasonCode, msg: reasonString(ca.Properties)}
+		}
+		return nil, nil, err
 	}
-	return cli, nil
+	return cli, pc, nil
 }
 
 // connectError is a CONNACK refusal.
@@ -162,6 +192,11 @@ func Subscribe(ctx context.Context, cli *paho.Client, topic string, noLocal bool
 // connect connects and subscribes the device, retrying transport errors.
 func (d *device) connect(ctx context.Context) error {
 	dev := d.r.cfg.Devices[d.idx]
+	opts := connectOptions{lean: true}
+	if d.r.cfg.Target == Appliance {
+		opts.recvMax = applianceReceiveMaximum
+		opts.holdPublishes = d.idx >= d.r.cfg.Senders // it publishes only out/acks
+	}
 	var err error
 	for attempt := range 3 {
 		if attempt > 0 {
@@ -171,7 +206,7 @@ func (d *device) connect(ctx context.Context) error {
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		d.cli, err = Connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, d.onPublish, d.onLost)
+		d.cli, d.pc, err = connect(ctx, d.r.cfg.Addr, d.r.cfg.TLS, dev, opts, d.onPublish, d.onLost)
 		var ce *connectError
 		if errors.As(err, &ce) && ce.code != 0x97 && ce.code != 0x89 && ce.code != 0x9F {
 			return err // refused for good: credentials or authorization
@@ -216,16 +251,13 @@ func (d *device) onPublish(p paho.PublishReceived) (bool, error) {
 			d.received(pkt.Payload, now)
 			break
 		}
-		var m struct {
-			ID   string `json:"id"`
-			Body string `json:"body"`
-		}
-		if err := json.Unmarshal(pkt.Payload, &m); err != nil || m.ID == "" {
+		id, body, ok := decodeMsg(pkt.Payload)
+		if !ok || id == "" {
 			r.stale.Add(1)
 			break
 		}
-		d.received([]byte(m.Body), now)
-		d.queueAck(m.ID)
+		d.received(body, now)
+		d.ack(id)
 	case "reply":
 		r.reply(pkt.Payload)
 	case "receipt":
@@ -270,6 +302,38 @@ func (d *device) received(body []byte, now int64) {
 	d.mu.Unlock()
 }
 
+// ackWriteWait bounds how long the handler of an in/msg waits for its
+// out/ack to be released (packetConn), which takes a few microseconds: two
+// goroutine hand-offs, no network round trip.
+const ackWriteWait = time.Millisecond
+
+// ack acks an in/msg as delivered. On a device that only receives, it waits
+// (ackWriteWait at most) until the out/ack has been released, held back
+// for the PUBACK of the in/msg, which paho writes when the handler returns.
+func (d *device) ack(id string) {
+	wait := d.pc != nil && d.pc.holdPublishes && d.acking.Load()
+	if wait {
+		select {
+		case <-d.pc.published: // an old signal
+		default:
+		}
+	}
+	d.queueAck(id)
+	if !wait {
+		return
+	}
+	if d.ackTimer == nil {
+		d.ackTimer = time.NewTimer(ackWriteWait)
+	} else {
+		d.ackTimer.Reset(ackWriteWait)
+	}
+	select {
+	case <-d.pc.published:
+	case <-d.ackTimer.C:
+	}
+	d.ackTimer.Stop()
+}
+
 // queueAck hands an out/ack to the device's ack goroutine, so that paho's
 // receive path never waits for a PUBACK.
 func (d *device) queueAck(id string) {
@@ -296,10 +360,12 @@ func (d *device) ackLoop(stop <-chan struct{}) {
 	defer cancel()
 	var wg sync.WaitGroup
 	var batch [][]byte
+	d.acking.Store(true)
 	for stopped := false; !stopped; {
 		select {
 		case <-stop:
 			stopped = true
+			d.acking.Store(false)
 			time.AfterFunc(ackFlush, cancel)
 		case <-d.ackKick:
 		}

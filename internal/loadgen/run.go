@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -42,6 +41,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer tuneGC()()
 	r := &run{cfg: cfg, replyErrors: map[string]int64{}, next: make([]atomic.Uint64, cfg.Senders)}
 	recipients := 1
 	if cfg.GroupSize > 0 {
@@ -362,7 +362,10 @@ func (r *run) worker(ctx, pubCtx context.Context, s, w int, start, end time.Time
 			p.Topic = topic
 			buf = r.appendSend(buf[:0], s, seq, sentAt, to)
 		}
-		p.Payload = append([]byte(nil), buf...)
+		// paho has written the packet (into packetConn's buffer) when
+		// Publish returns, and the device's session keeps no copy
+		// (unsentStore), so buf is the worker's again for the next send.
+		p.Payload = buf
 		r.outstanding.Add(1)
 		pr, err := d.cli.Publish(pubCtx, p)
 		lat := time.Since(now)
@@ -407,20 +410,14 @@ func (r *run) appendSend(b []byte, s int, seq uint64, sentAt int64, to int) []by
 
 // reply counts an in/reply answer to a send.
 func (r *run) reply(payload []byte) {
-	var m struct {
-		Re    string `json:"re"`
-		ID    string `json:"id"`
-		Error *struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(payload, &m) != nil {
+	code, failed, ok := decodeReply(payload)
+	if !ok {
 		return
 	}
 	r.replies.Add(1)
-	if m.Error != nil {
+	if failed {
 		r.mu.Lock()
-		r.replyErrors[m.Error.Code]++
+		r.replyErrors[code]++
 		r.mu.Unlock()
 	}
 }
