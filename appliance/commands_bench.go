@@ -41,6 +41,7 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 	group := fs.Int("group-size", 0, "0: 1:1 messages to random users; G: every message to a group of G bench users")
 	idle := fs.Bool("idle", false, "connect the devices, hold them --duration, report memory; send nothing")
 	baseline := fs.Bool("baseline", false, "run the same load against a bare in-process MQTT broker too, and compare")
+	protocol := fs.Bool("protocol-baseline", false, "run the same load against the device API on Wardline's broker with no storage, in process, too, and compare")
 	addr := fs.String("addr", "", "MQTT address (default: the plain listener if there is one, else the TLS listener)")
 	useTLS := fs.Bool("tls", false, "use the TLS listener even when a plain one is open")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench client (not the appliance) to this file")
@@ -111,6 +112,22 @@ func defineBench(fs *flag.FlagSet) func(*cli, []string) error {
 			run.Group = loadgen.GroupName(*group)
 			rep.Baseline, err = loadgen.Run(c.ctx, run)
 			b.Close()
+			if err != nil {
+				return err
+			}
+			rep.Compare()
+		}
+		if *protocol && c.ctx.Err() == nil {
+			run.Target, run.TLS, run.PID = loadgen.Protocol, nil, 0
+			run.Devices = loadgen.ProtocolDevices(*devices)
+			run.Group = loadgen.GroupName(*group)
+			p, err := loadgen.StartProtocol(run.Devices, *group)
+			if err != nil {
+				return err
+			}
+			run.Addr = p.Addr()
+			rep.Protocol, err = loadgen.Run(c.ctx, run)
+			p.Close()
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,15 @@ const (
 	// recipient's wl/v1/{id}/in/msg (a group's messages to one topic its
 	// members subscribe to), and recipients only record what they get.
 	Baseline Target = "baseline"
+	// Protocol is the device API on Wardline's own broker with nothing
+	// stored (ProtocolBroker): the topics, the load and the checks are the
+	// appliance's.
+	Protocol Target = "protocol"
 )
+
+// deviceAPI reports whether the target speaks the device API (out/send,
+// in/msg, out/ack) rather than bare MQTT.
+func (t Target) deviceAPI() bool { return t == Appliance || t == Protocol }
 
 // Device is one device to connect as.
 type Device struct {
@@ -41,7 +49,7 @@ type Config struct {
 	Duration  time.Duration // how long to send, or with Idle to hold the connections
 	Body      int           // body bytes (default 256)
 	GroupSize int           // 0: 1:1 to random users; G: every send to Group, whose members are the first G devices' users
-	Group     string        // the group's name (Appliance) or topic part (Baseline)
+	Group     string        // the group's name (Appliance, Protocol) or topic part (Baseline)
 	Idle      bool          // connect, hold Duration, send nothing
 
 	ConnectConcurrency int           // connects at a time (default 200)
@@ -78,7 +86,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	n := len(c.Devices)
 	switch {
-	case c.Target != Appliance && c.Target != Baseline:
+	case c.Target != Appliance && c.Target != Baseline && c.Target != Protocol:
 		return c, fmt.Errorf("unknown target %q", c.Target)
 	case c.Addr == "":
 		return c, errors.New("no MQTT address")

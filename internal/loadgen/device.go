@@ -193,7 +193,7 @@ func Subscribe(ctx context.Context, cli *paho.Client, topic string, noLocal bool
 func (d *device) connect(ctx context.Context) error {
 	dev := d.r.cfg.Devices[d.idx]
 	opts := connectOptions{lean: true}
-	if d.r.cfg.Target == Appliance {
+	if d.r.cfg.Target.deviceAPI() {
 		opts.recvMax = applianceReceiveMaximum
 		opts.holdPublishes = d.idx >= d.r.cfg.Senders // it publishes only out/acks
 	}

@@ -10,16 +10,21 @@ import (
 	"text/tabwriter"
 )
 
-// Report is the outcome of `wardline bench`: the appliance's figures, and
-// with --baseline the bare broker's and their ratios.
+// Report is the outcome of `wardline bench`: the appliance's figures, with
+// --baseline the bare broker's, with --protocol-baseline the protocol
+// broker's, and their ratios.
 type Report struct {
 	Setup     *SetupReport `json:"setup,omitempty"`
 	Appliance *Result      `json:"appliance"`
 	Baseline  *Result      `json:"baseline,omitempty"`
-	Ratio     *Ratio       `json:"ratio,omitempty"`
+	Protocol  *Result      `json:"protocol,omitempty"`
+	Ratio     *Ratio       `json:"ratio,omitempty"` // appliance / baseline
+
+	VsProtocol         *Ratio `json:"ratio_appliance_protocol,omitempty"` // appliance / protocol
+	ProtocolVsBaseline *Ratio `json:"ratio_protocol_baseline,omitempty"`  // protocol / baseline
 }
 
-// Ratio compares the appliance with the baseline: appliance / baseline.
+// Ratio compares two results: the first one's figures over the second's.
 type Ratio struct {
 	DeliveredPerSec float64 `json:"delivered_per_s"`
 	SendsAckedPerS  float64 `json:"sends_acked_per_s"`
@@ -27,13 +32,19 @@ type Ratio struct {
 	E2EP99          float64 `json:"e2e_p99"`
 }
 
-// Compare fills the report's ratio from its two results.
+// Compare fills the report's ratios from the results it has.
 func (r *Report) Compare() {
-	if r.Appliance == nil || r.Baseline == nil {
-		return
+	r.Ratio = compare(r.Appliance, r.Baseline)
+	r.VsProtocol = compare(r.Appliance, r.Protocol)
+	r.ProtocolVsBaseline = compare(r.Protocol, r.Baseline)
+}
+
+// compare returns a / b, nil unless both are there.
+func compare(a, b *Result) *Ratio {
+	if a == nil || b == nil {
+		return nil
 	}
-	a, b := r.Appliance, r.Baseline
-	r.Ratio = &Ratio{
+	return &Ratio{
 		DeliveredPerSec: ratio(a.DeliveredPS, b.DeliveredPS),
 		SendsAckedPerS:  ratio(a.AckedPerSec, b.AckedPerSec),
 		E2EP50:          ratio(a.EndToEnd.P50, b.EndToEnd.P50),
@@ -54,6 +65,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Baseline != nil {
 		res = append(res, r.Baseline)
 	}
+	if r.Protocol != nil {
+		res = append(res, r.Protocol)
+	}
+	someRun := func(f func(*Result) bool) bool { return slices.ContainsFunc(res, f) }
 	a := r.Appliance
 	fmt.Fprintf(w, "wardline bench: %d devices", a.Devices)
 	switch {
@@ -93,7 +108,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		n := func(f func(*Result) int64) func(*Result) string {
 			return func(x *Result) string { return fmt.Sprint(f(x)) }
 		}
-		if a.Drained > 0 || (r.Baseline != nil && r.Baseline.Drained > 0) {
+		if someRun(func(x *Result) bool { return x.Drained > 0 }) {
 			row("drained before sending", func(x *Result) string { return fmt.Sprintf("%d in %.1fs", x.Drained, x.DrainSeconds) })
 		}
 		row("sent", n(func(x *Result) int64 { return x.Sent }))
@@ -103,7 +118,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		row("delivered (per recipient)", func(x *Result) string { return fmt.Sprintf("%d of %d", x.Delivered, x.Expected) })
 		row("lost (acked, not all got it)", n(func(x *Result) int64 { return x.Lost }))
 		row("duplicates", n(func(x *Result) int64 { return x.Duplicates }))
-		if a.Misrouted+a.Stale > 0 || (r.Baseline != nil && r.Baseline.Misrouted+r.Baseline.Stale > 0) {
+		if someRun(func(x *Result) bool { return x.Misrouted+x.Stale > 0 }) {
 			row("misrouted / stale", func(x *Result) string { return fmt.Sprintf("%d / %d", x.Misrouted, x.Stale) })
 		}
 		row("send window", func(x *Result) string { return fmt.Sprintf("%.2fs", x.WindowSeconds) })
@@ -157,15 +172,30 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if a.Replies+a.Receipts+a.Notifies > 0 || len(a.ReplyErrors) > 0 || a.AckErrors > 0 {
-		fmt.Fprintf(w, "appliance traffic: %d replies%s, %d receipts, %d notifies, %d acks sent (%d failed)\n",
-			a.Replies, codes(a.ReplyErrors), a.Receipts, a.Notifies, a.AcksSent, a.AckErrors)
+	writeTraffic(w, "appliance", a)
+	if r.Protocol != nil {
+		writeTraffic(w, "protocol", r.Protocol)
 	}
-	if r.Ratio != nil {
-		fmt.Fprintf(w, "appliance / baseline: delivered/s %.3f, sends acked/s %.3f, e2e p50 %.2fx, p99 %.2fx\n",
-			r.Ratio.DeliveredPerSec, r.Ratio.SendsAckedPerS, r.Ratio.E2EP50, r.Ratio.E2EP99)
-	}
+	writeRatio(w, "appliance / baseline", r.Ratio)
+	writeRatio(w, "appliance / protocol", r.VsProtocol)
+	writeRatio(w, "protocol / baseline", r.ProtocolVsBaseline)
 	return nil
+}
+
+// writeTraffic prints the device API traffic of a run, if it had any.
+func writeTraffic(w io.Writer, name string, x *Result) {
+	if x.Replies+x.Receipts+x.Notifies > 0 || len(x.ReplyErrors) > 0 || x.AckErrors > 0 {
+		fmt.Fprintf(w, "%s traffic: %d replies%s, %d receipts, %d notifies, %d acks sent (%d failed)\n",
+			name, x.Replies, codes(x.ReplyErrors), x.Receipts, x.Notifies, x.AcksSent, x.AckErrors)
+	}
+}
+
+// writeRatio prints a ratio line, if there is the ratio.
+func writeRatio(w io.Writer, name string, q *Ratio) {
+	if q != nil {
+		fmt.Fprintf(w, "%s: delivered/s %.3f, sends acked/s %.3f, e2e p50 %.2fx, p99 %.2fx\n",
+			name, q.DeliveredPerSec, q.SendsAckedPerS, q.E2EP50, q.E2EP99)
+	}
 }
 
 func lat3(l Latency) string {

@@ -79,7 +79,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Connected = len(r.devs)
 	res.RSSConnected = rss.now()
 	fmt.Fprintf(cfg.Progress, "%s: %d devices connected in %.1fs\n", cfg.Target, res.Connected, res.ConnectSeconds)
-	if cfg.Target == Appliance {
+	if cfg.Target.deviceAPI() {
 		for _, d := range r.devs {
 			ackers.Add(1)
 			go func() { defer ackers.Done(); d.ackLoop(stop) }()
@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, ctx.Err()
 	}
 
-	if cfg.Target == Appliance { // a fresh baseline broker holds nothing from before
+	if cfg.Target == Appliance { // a fresh baseline or protocol broker holds nothing from before
 		res.Drained, res.DrainSeconds = r.drain(ctx)
 	}
 	if res.Drained > 0 {
