@@ -25,5 +25,5 @@ done
 for i in $(seq 1 "$runs"); do
 	"$bin" bench --data "$dir/data" "$@" >"$out/$name-$i.txt" 2>&1 || true
 	echo "== $name run $i: $*"
-	grep -E 'sends acked/s|e2e latency|all recipients|lost|appliance CPU|CPU per message|RSS connected|RSS peak|appliance / baseline' "$out/$name-$i.txt" || tail -3 "$out/$name-$i.txt"
+	grep -E 'sends acked/s|e2e latency|all recipients|lost|appliance CPU|CPU per message|RSS connected|RSS peak|appliance / baseline|appliance / protocol|protocol / baseline' "$out/$name-$i.txt" || tail -3 "$out/$name-$i.txt"
 done

@@ -75,6 +75,25 @@ func TestProtocolGroup(t *testing.T) {
 	checkProtocolTraffic(t, res)
 }
 
+// TestProtocolUnlimited sends as fast as the windows allow: deliveries
+// wait for the devices' PUBACKs (broker.DeliverBatch) and nothing is lost.
+func TestProtocolUnlimited(t *testing.T) {
+	devs := ProtocolDevices(10)
+	p := startProtocol(t, devs, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := Run(ctx, Config{Target: Protocol, Addr: p.Addr(), Devices: devs, Senders: 2,
+		Inflight: 8, Duration: 300 * time.Millisecond, Straggle: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent < 100 {
+		t.Errorf("sent only %d in 300 ms as fast as possible", res.Sent)
+	}
+	checkClean(t, res, res.Sent)
+	checkProtocolTraffic(t, res)
+}
+
 func TestProtocolRefusesUnknownDevices(t *testing.T) {
 	devs := ProtocolDevices(2)
 	p := startProtocol(t, devs, 0)
