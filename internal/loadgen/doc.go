@@ -1,7 +1,8 @@
 // Package loadgen loads an MQTT broker the way Wardline's devices do and
 // measures it: `wardline bench` runs it against the appliance's device API
-// (and, for comparison, a bare mochi-mqtt broker), `wardline sim` is one
-// interactive badge.
+// (and, for comparison, a bare mochi-mqtt broker, and the device API on
+// Wardline's broker with nothing stored: ProtocolBroker), `wardline sim`
+// is one interactive badge.
 //
 // A run connects its devices (MQTT 5, persistent sessions), lets the first
 // few send at a given rate or as fast as their in-flight window allows, and

@@ -13,7 +13,8 @@ import (
 // each time, took a quarter of the client's CPU, CPU the appliance on the
 // same cores then lacked. At 400 it runs a quarter as often and the heap
 // stays within a few hundred MB. With --baseline the bare broker shares the
-// process and the setting; that favours the baseline, not the appliance.
+// process and the setting (with --protocol-baseline the protocol broker);
+// that favours the baselines, not the appliance.
 const benchGCPercent = 400
 
 var gcTune struct {
