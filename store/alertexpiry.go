@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"time"
 
 	"github.com/wardline/wardline/alerting"
@@ -83,39 +82,28 @@ func (c *PurgeAlerts) Event() audit.Event {
 // Apply implements Command.
 func (c *PurgeAlerts) Apply(tx *Txn) error {
 	c.Purged = nil
-	prefix := []byte(prefixEscalation + "alr_")
-	start := prefix
-	if cur, err := tx.Get([]byte(keyAlertPurgeCursor)); err == nil {
-		start = escalationKey(string(cur))
-	}
-	var last string
-	stop := errors.New("stop")
 	var purged []*alerting.Escalation
-	err := tx.scanFrom(prefix, start, func(k, _ []byte) error {
+	err := walkFromCursor(tx, []byte(prefixEscalation+"alr_"), keyAlertPurgeCursor, escalationKey, func(k, _ []byte) (string, bool, error) {
 		e, err := getEscalation(tx, string(k[len(prefixEscalation):]))
 		if err != nil {
-			return err
+			return "", false, err
 		}
 		if !e.Created.Before(c.Before) || len(c.Purged) >= c.Max {
-			return stop
+			return "", false, nil
 		}
-		last = e.ID
 		if e.Purge(tx.Now()) {
 			c.Purged = append(c.Purged, e.ID)
 			purged = append(purged, e)
 		}
-		return nil
+		return e.ID, true, nil
 	})
-	if err != nil && err != stop {
+	if err != nil {
 		return err
 	}
 	for _, e := range purged {
 		if err := putEscalation(tx, e); err != nil {
 			return err
 		}
-	}
-	if last != "" {
-		tx.Set([]byte(keyAlertPurgeCursor), []byte(last))
 	}
 	return nil
 }

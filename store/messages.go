@@ -551,32 +551,20 @@ func (c *PurgeMessages) Event() audit.Event {
 // Apply implements Command.
 func (c *PurgeMessages) Apply(tx *Txn) error {
 	c.Purged = nil
-	start := []byte(prefixMessage)
-	if cur, err := tx.Get([]byte(keyPurgeCursor)); err == nil {
-		start = messageKey(string(cur))
-	}
-	var last string
-	stop := errors.New("stop")
-	err := tx.scanFrom([]byte(prefixMessage), start, func(k, v []byte) error {
+	return walkFromCursor(tx, []byte(prefixMessage), keyPurgeCursor, messageKey, func(k, v []byte) (string, bool, error) {
 		var m messaging.Message
 		if err := json.Unmarshal(v, &m); err != nil {
-			return err
+			return "", false, err
 		}
 		if !m.SentAt.Before(c.Before) || len(c.Purged) >= c.Max {
-			return stop
+			return "", false, nil
 		}
-		last = m.ID
-		if !m.PurgedAt.IsZero() {
-			return nil
+		if m.PurgedAt.IsZero() {
+			c.Purged = append(c.Purged, m.ID)
+			if err := putJSON(tx, k, messaging.Purge(m, tx.Now())); err != nil {
+				return "", false, err
+			}
 		}
-		c.Purged = append(c.Purged, m.ID)
-		return putJSON(tx, k, messaging.Purge(m, tx.Now()))
+		return m.ID, true, nil
 	})
-	if err != nil && err != stop {
-		return err
-	}
-	if last != "" {
-		tx.Set([]byte(keyPurgeCursor), []byte(last))
-	}
-	return nil
 }
