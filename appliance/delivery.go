@@ -244,14 +244,7 @@ func (d *deliveries) drain(mb *mailbox) {
 // runDrops removes written receipts and commands from the store in one
 // command every quarter second, rather than one per notice.
 func (d *deliveries) runDrops(ctx context.Context) error {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+	return every(ctx, 250*time.Millisecond, func() {
 		d.mu.Lock()
 		batch := d.written
 		d.written = nil
@@ -266,7 +259,7 @@ func (d *deliveries) runDrops(ctx context.Context) error {
 				}
 			})
 		}
-	}
+	})
 }
 
 // msgItems are the in/msg and in/notify of a message for a recipient.
@@ -364,16 +357,7 @@ func (d *deliveries) runRepeats(ctx context.Context) error {
 		}
 	}
 	d.mu.Unlock()
-	tick := time.NewTicker(min(d.repeatEvery()/4, 5*time.Second))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			d.repeatDue()
-		}
-	}
+	return every(ctx, min(d.repeatEvery()/4, 5*time.Second), d.repeatDue)
 }
 
 // repeatDue sends the notifies that are due.

@@ -165,16 +165,7 @@ func (a *deviceAPI) loadSessions(ctx context.Context) error {
 // runSessionExpiry signs shared devices out when their session is past its
 // absolute or idle lifetime, checking every sharedSessionSweep.
 func (a *deviceAPI) runSessionExpiry(ctx context.Context) error {
-	t := time.NewTicker(sharedSessionSweep)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			a.expireSessions(ctx)
-		}
-	}
+	return every(ctx, sharedSessionSweep, func() { a.expireSessions(ctx) })
 }
 
 // expireSessions signs out every session past its lifetime, and forgets

@@ -156,27 +156,20 @@ func (x *escalations) pushAlert(e *alerting.Escalation, devs []store.Delivery, s
 // runDrops removes the alert notices written to devices from the store,
 // in one command every quarter second.
 func (x *escalations) runDrops(ctx context.Context) {
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	_ = every(ctx, 250*time.Millisecond, func() {
 		x.mu.Lock()
 		batch := x.written
 		x.written = nil
 		x.mu.Unlock()
 		if len(batch) == 0 {
-			continue
+			return
 		}
 		x.store.Submit(store.DropAlertNotices{Written: batch}, func(err error) {
 			if err != nil {
 				x.log.Warn("dropping delivered alert notices from the store", "err", err)
 			}
 		})
-	}
+	})
 }
 
 // raise starts an alert under a policy: its first step is reached now.

@@ -594,21 +594,14 @@ func (w webSessionStore) EndSession(ctx context.Context, hash string, s director
 // runPurge forgets expired sessions and replay-cache entries every 10
 // minutes.
 func (w *web) runPurge(ctx context.Context) error {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
+	return every(ctx, 10*time.Minute, func() {
 		cmd := &store.PurgeWebState{Max: 1000}
 		if err := w.a.store.Apply(ctx, cmd); err != nil {
 			w.log.Warn("purging expired web sessions failed; will try again", "err", err)
-			continue
+			return
 		}
 		w.sessions.Forget()
-	}
+	})
 }
 
 // metricsAccess serves /metrics to loopback clients and to signed-in
